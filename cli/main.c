@@ -1,0 +1,53 @@
+/* main.c - idnode: the command-line tool of the idnode secondary node. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} cmd_t;
+
+static const cmd_t cmds[] = {
+	{ "resolve", cmd_resolve, "resolve a handle over UDP or TCP and print its values" },
+	{ "load", cmd_load, "bulk-load identifiers (JSON lines) straight into a store" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: idnode COMMAND [OPTIONS] [ARGS]\n"
+		     "\n"
+		     "Command-line tool of idnode, the industrial internet identifier\n"
+		     "resolution secondary node.\n"
+		     "\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(out, "\n"
+		     "Run 'idnode COMMAND --help' for the options of a command.\n"
+		     "Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("idnode 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "idnode: unknown command '%s' (see idnode --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,2 @@
+# client/: the Handle client used by the CLI, the benches and (later) recursion and the outbox.
+LIB_SRCS += $(wildcard client/*.c)

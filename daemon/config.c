@@ -1,0 +1,364 @@
+/* config.c - the option table and its parsers (file and command line). */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client/addr.h"
+#include "daemon/config.h"
+#include "proto/errcode.h"
+
+enum opt_type { T_STR, T_PATH, T_INT, T_BOOL, T_SIZE, T_ADDR };
+
+typedef struct {
+	const char *name;
+	enum opt_type type;
+	long long min, max;
+	const char *def;
+	size_t off;
+	size_t size;              /* for strings */
+	const char *help;
+} opt_t;
+
+#define S(f) offsetof(idn_config_t, f), sizeof(((idn_config_t *)0)->f)
+#define N(f) offsetof(idn_config_t, f), 0
+
+static const opt_t opts[] = {
+	{ "data-dir", T_PATH, 0, 0, "/var/lib/idnode", S(data_dir),
+	  "Directory of the LMDB store and the server key; created if missing." },
+	{ "listen", T_ADDR, 0, 0, "127.0.0.1:2641", S(listen),
+	  "Address for the native Handle protocol, UDP and TCP (HOST:PORT, [V6]:PORT).\n"
+	  "Port 0 picks a free port (printed when ready)." },
+	{ "workers", T_INT, 0, 64, "0", N(workers),
+	  "Listener threads, each with its own event loop and sockets; 0 = one per core." },
+	{ "node-prefix", T_STR, 0, 0, "88.100", S(node_prefix),
+	  "This node's prefix; homed (as 0.NA/<prefix>) on first start." },
+	{ "public-address", T_STR, 0, 0, "", S(public_address),
+	  "Address published in the node's HS_SITE record; empty = the listen address." },
+	{ "server-id", T_INT, 1, 2147483647, "1", N(server_id),
+	  "This server's id inside its site (HS_SITE)." },
+	{ "site-serial", T_INT, 0, 65535, "1", N(site_serial),
+	  "Serial number of the site record; raise it whenever the site changes." },
+	{ "site-description", T_STR, 0, 0, "idnode secondary node", S(site_description),
+	  "The `desc` attribute of the site record." },
+	{ "server-key", T_PATH, 0, 0, "", S(server_key),
+	  "PEM private key of this server (RSA); empty = <data-dir>/server-key.pem,\n"
+	  "generated on first start." },
+	{ "tcp-idle-timeout", T_INT, 1, 86400, "60", N(tcp_idle_timeout),
+	  "Seconds a TCP connection may stay silent before it is closed." },
+	{ "tcp-max-connections", T_INT, 1, 1000000, "4096", N(tcp_max_connections),
+	  "Open TCP connections allowed per worker." },
+	{ "udp-reassembly-timeout", T_INT, 1, 60, "5", N(udp_reassembly_timeout),
+	  "Seconds to wait for all datagrams of a multi-packet UDP request." },
+	{ "map-size", T_SIZE, 1LL << 20, 1LL << 42, "64G", N(map_size),
+	  "Largest size of the LMDB store (sparse file; suffixes K, M, G, T)." },
+	{ "log-level", T_STR, 0, 0, "info", S(log_level),
+	  "One of err, warning, notice, info, debug." },
+	{ "demo", T_BOOL, 0, 1, "no", N(demo),
+	  "Load the demo identifiers on first start (a new, empty store)." },
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const opt_t *find(const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(opts[i].name, name) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+bool idn_config_known(const char *name)
+{
+	return find(name) != NULL || strcmp(name, "config") == 0;
+}
+
+bool idn_config_is_bool(const char *name)
+{
+	const opt_t *o = find(name);
+	return o && o->type == T_BOOL;
+}
+
+int idn_log_level_parse(const char *s)
+{
+	static const char *names[] = { "emerg", "alert", "crit", "err", "warning", "notice",
+				       "info", "debug" };
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "error") == 0)
+		return 3;
+	if (strcasecmp(s, "warn") == 0)
+		return 4;
+	return -1;
+}
+
+static int parse_size(const char *v, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	if (end == v || errno || n < 0)
+		return -1;
+	int shift = 0;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	case 'T': shift = 40; break;
+	default:
+		return -1;
+	}
+	if (*end && end[1] != 0 && !(toupper((unsigned char)end[1]) == 'B' && end[2] == 0))
+		return -1;
+	if (n > (LLONG_MAX >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
+}
+
+int idn_config_set(idn_config_t *c, const char *name, const char *value, char *err,
+		   size_t errlen)
+{
+	if (strcmp(name, "config") == 0) {
+		snprintf(c->config_path, sizeof(c->config_path), "%s", value);
+		return IDN_OK;
+	}
+	const opt_t *o = find(name);
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", name);
+		return IDN_ECONFIG;
+	}
+	char *field = (char *)c + o->off;
+	char *end;
+	long long n;
+	switch (o->type) {
+	case T_STR:
+	case T_PATH:
+	case T_ADDR:
+		if (strlen(value) >= o->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes", name, o->size - 1);
+			return IDN_ECONFIG;
+		}
+		if (o->type == T_ADDR) {
+			struct sockaddr_storage ss;
+			unsigned sl;
+			if (idn_parse_hostport(value, 2641, &ss, &sl) != IDN_OK) {
+				snprintf(err, errlen,
+					 "%s: '%s' is not a numeric HOST:PORT address", name, value);
+				return IDN_ECONFIG;
+			}
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return IDN_OK;
+	case T_INT:
+		errno = 0;
+		n = strtoll(value, &end, 10);
+		if (end == value || *end || errno || n < o->min || n > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not an integer from %lld to %lld", name,
+				 value, o->min, o->max);
+			return IDN_ECONFIG;
+		}
+		*(int *)field = (int)n;
+		return IDN_OK;
+	case T_SIZE:
+		if (parse_size(value, &n) || n < o->min || n > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not a size from 1M to 4T (e.g. 64G)", name,
+				 value);
+			return IDN_ECONFIG;
+		}
+		*(long long *)field = n;
+		return IDN_OK;
+	case T_BOOL:
+		if (!strcasecmp(value, "yes") || !strcasecmp(value, "true") || !strcmp(value, "1") ||
+		    !strcasecmp(value, "on")) {
+			*(bool *)field = true;
+		} else if (!strcasecmp(value, "no") || !strcasecmp(value, "false") ||
+			   !strcmp(value, "0") || !strcasecmp(value, "off")) {
+			*(bool *)field = false;
+		} else {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", name, value);
+			return IDN_ECONFIG;
+		}
+		return IDN_OK;
+	}
+	return IDN_ECONFIG;
+}
+
+void idn_config_defaults(idn_config_t *c)
+{
+	char err[256];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NOPTS; i++)
+		idn_config_set(c, opts[i].name, opts[i].def, err, sizeof(err));
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int idn_config_load_file(idn_config_t *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	char line[4096], msg[512];
+	int lineno = 0, ret = IDN_OK;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			ret = IDN_ECONFIG;
+			break;
+		}
+		char *hash = strchr(line, '#');
+		char *p = trim(line);
+		if (*p == 0 || *p == '#')
+			continue;
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected 'name = value'", path, lineno);
+			ret = IDN_ECONFIG;
+			break;
+		}
+		*eq = 0;
+		char *name = trim(p), *value = trim(eq + 1);
+		if (*value == '"') {
+			char *close = strchr(value + 1, '"');
+			if (!close) {
+				snprintf(err, errlen, "%s:%d: unterminated quote", path, lineno);
+				ret = IDN_ECONFIG;
+				break;
+			}
+			*close = 0;
+			value++;
+		} else if (hash && hash > eq) {
+			*hash = 0;
+			value = trim(value);
+		}
+		if (strcmp(name, "config") == 0) {
+			snprintf(err, errlen, "%s:%d: 'config' can only be given on the command line",
+				 path, lineno);
+			ret = IDN_ECONFIG;
+			break;
+		}
+		if (idn_config_set(c, name, value, msg, sizeof(msg)) != IDN_OK) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			ret = IDN_ECONFIG;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* A prefix such as 88.100 or 20.500.12345: dot-separated, no '/', printable. */
+static bool prefix_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 128 || p[0] == '.' || p[n - 1] == '.' || strstr(p, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '/' || (unsigned char)p[i] <= ' ' || p[i] == 0x7f)
+			return false;
+	return strncasecmp(p, "0.NA", 4) != 0 || (p[4] != 0 && p[4] != '.');
+}
+
+int idn_config_validate(const idn_config_t *c, char *err, size_t errlen)
+{
+	if (!prefix_ok(c->node_prefix)) {
+		snprintf(err, errlen, "node-prefix: '%s' is not a valid prefix (like 88.100)",
+			 c->node_prefix);
+		return IDN_ECONFIG;
+	}
+	if (idn_log_level_parse(c->log_level) < 0) {
+		snprintf(err, errlen, "log-level: '%s' is not one of err, warning, notice, info, debug",
+			 c->log_level);
+		return IDN_ECONFIG;
+	}
+	if (c->public_address[0]) {
+		struct sockaddr_storage ss;
+		unsigned sl;
+		if (idn_parse_hostport(c->public_address, 2641, &ss, &sl) != IDN_OK) {
+			snprintf(err, errlen, "public-address: '%s' is not a numeric address",
+				 c->public_address);
+			return IDN_ECONFIG;
+		}
+	}
+	if (c->data_dir[0] == 0) {
+		snprintf(err, errlen, "data-dir: must not be empty");
+		return IDN_ECONFIG;
+	}
+	return IDN_OK;
+}
+
+static void print_value(const idn_config_t *c, const opt_t *o, char *buf, size_t len)
+{
+	const char *field = (const char *)c + o->off;
+	switch (o->type) {
+	case T_INT:
+		snprintf(buf, len, "%d", *(const int *)field);
+		break;
+	case T_SIZE:
+		snprintf(buf, len, "%lld", *(const long long *)field);
+		break;
+	case T_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no");
+		break;
+	default:
+		snprintf(buf, len, "\"%s\"", field);
+	}
+}
+
+void idn_config_print(const idn_config_t *c, FILE *out, bool commented)
+{
+	char v[PATH_MAX + 8];
+	if (commented)
+		fprintf(out, "# idnode.conf - configuration of idnoded, the idnode secondary node.\n"
+			     "# Every option can also be given on the command line as --name=value,\n"
+			     "# which overrides this file. Lines starting with # are comments.\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		const opt_t *o = &opts[i];
+		if (commented) {
+			fprintf(out, "\n# ");
+			for (const char *h = o->help; *h; h++) {
+				fputc(*h, out);
+				if (*h == '\n')
+					fputs("# ", out);
+			}
+			fprintf(out, "\n#%s = %s\n", o->name, o->def);
+			continue;
+		}
+		print_value(c, o, v, sizeof(v));
+		fprintf(out, "%s = %s\n", o->name, v);
+	}
+}
+
+void idn_config_usage(FILE *out)
+{
+	for (size_t i = 0; i < NOPTS; i++) {
+		const opt_t *o = &opts[i];
+		fprintf(out, "  --%s=%s\n      ", o->name,
+			o->type == T_INT ? "N" : o->type == T_BOOL ? "yes|no" :
+			o->type == T_SIZE ? "SIZE" : o->type == T_ADDR ? "HOST:PORT" : "VALUE");
+		for (const char *h = o->help; *h; h++) {
+			fputc(*h, out);
+			if (*h == '\n')
+				fputs("      ", out);
+		}
+		fprintf(out, " (default: %s)\n", o->def[0] ? o->def : "none");
+	}
+}

@@ -1,0 +1,265 @@
+/* main.c - idnoded: the idnode secondary node daemon (configuration, store, listeners, signals). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/node.h"
+#include "resolver/server.h"
+#include "storage/store.h"
+
+#define IDN_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: idnoded [--config=FILE] [--OPTION=VALUE ...]\n"
+		"       idnoded --check-config [--config=FILE] [--OPTION=VALUE ...]\n"
+		"       idnoded --print-config | --print-defaults | --help | --version\n"
+		"\n"
+		"idnoded is an industrial internet identifier resolution secondary node: it\n"
+		"answers Handle protocol (RFC 3651/3652) resolution requests over UDP and TCP\n"
+		"from an LMDB store, for CNRI Handle clients and the IDIS client SDK alike.\n"
+		"\n"
+		"Without --config it runs on the built-in defaults (listen 127.0.0.1:2641,\n"
+		"node prefix 88.100). Every option of the config file can be given on the\n"
+		"command line as --name=value (or --name value), overriding the file.\n"
+		"\n"
+		"Modes:\n"
+		"  --config=FILE     read options from FILE (name = value lines)\n"
+		"  --check-config    validate the configuration, print it, and exit\n"
+		"  --print-config    print the effective configuration and exit\n"
+		"  --print-defaults  print a commented sample config file and exit\n"
+		"  --demo            load demo identifiers into a new store (same as --demo=yes)\n"
+		"\n"
+		"Options:\n");
+	idn_config_usage(out);
+	fprintf(out,
+		"\n"
+		"Signals: SIGTERM/SIGINT stop the node after the requests in progress.\n"
+		"Exit status: 0 on a clean stop, 1 on a runtime error, 2 on a usage or\n"
+		"configuration error.\n");
+}
+
+enum { MODE_RUN, MODE_CHECK, MODE_PRINT, MODE_DEFAULTS };
+
+/* Parse the command line: first find --config, load it, then apply every
+ * other option so the command line wins. */
+static int parse_args(int argc, char **argv, idn_config_t *c, int *mode)
+{
+	char err[512];
+	idn_config_defaults(c);
+	*mode = MODE_RUN;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 1; i < argc; i++) {
+			const char *a = argv[i];
+			if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+				usage(stdout);
+				exit(0);
+			}
+			if (strcmp(a, "--version") == 0) {
+				printf("idnoded %s\n", IDN_VERSION);
+				exit(0);
+			}
+			if (strcmp(a, "--check-config") == 0) {
+				*mode = MODE_CHECK;
+				continue;
+			}
+			if (strcmp(a, "--print-config") == 0) {
+				*mode = MODE_PRINT;
+				continue;
+			}
+			if (strcmp(a, "--print-defaults") == 0) {
+				*mode = MODE_DEFAULTS;
+				continue;
+			}
+			if (strncmp(a, "--", 2) != 0) {
+				fprintf(stderr, "idnoded: unexpected argument '%s' (see --help)\n", a);
+				return 2;
+			}
+			char name[128];
+			const char *value;
+			const char *eq = strchr(a + 2, '=');
+			size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			if (nl >= sizeof(name)) {
+				fprintf(stderr, "idnoded: unknown option '%s'\n", a);
+				return 2;
+			}
+			memcpy(name, a + 2, nl);
+			name[nl] = 0;
+			if (!idn_config_known(name)) {
+				fprintf(stderr, "idnoded: unknown option '--%s' (see --help)\n", name);
+				return 2;
+			}
+			if (eq) {
+				value = eq + 1;
+			} else if (idn_config_is_bool(name)) {
+				value = "yes";
+			} else if (i + 1 < argc) {
+				value = argv[++i];
+			} else {
+				fprintf(stderr, "idnoded: option '--%s' needs a value\n", name);
+				return 2;
+			}
+			bool is_config = strcmp(name, "config") == 0;
+			if (pass == 0 && is_config) {
+				idn_config_set(c, name, value, err, sizeof(err));
+				int ret = idn_config_load_file(c, value, err, sizeof(err));
+				if (ret) {
+					fprintf(stderr, "idnoded: %s\n", err);
+					return 2;
+				}
+			} else if (pass == 1 && !is_config &&
+				   idn_config_set(c, name, value, err, sizeof(err)) != IDN_OK) {
+				fprintf(stderr, "idnoded: --%s\n", err);
+				return 2;
+			}
+		}
+	}
+	if (idn_config_validate(c, err, sizeof(err)) != IDN_OK) {
+		fprintf(stderr, "idnoded: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+	idn_log(5, "received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopbreak(base);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	idn_log(5, "SIGHUP received; configuration reload is not supported yet, ignoring");
+}
+
+int main(int argc, char **argv)
+{
+	idn_config_t cfg;
+	int mode;
+	int rc = parse_args(argc, argv, &cfg, &mode);
+	if (rc)
+		return rc;
+	if (mode == MODE_DEFAULTS) {
+		idn_config_print(&cfg, stdout, true);
+		return 0;
+	}
+	if (mode == MODE_PRINT || mode == MODE_CHECK) {
+		idn_config_print(&cfg, stdout, false);
+		if (mode == MODE_CHECK)
+			fprintf(stderr, "idnoded: configuration OK\n");
+		return 0;
+	}
+
+	idn_log_init(idn_log_level_parse(cfg.log_level));
+	signal(SIGPIPE, SIG_IGN);
+
+	int workers = cfg.workers;
+	if (workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = n > 0 && n < 64 ? (int)n : 1;
+	}
+
+	idn_store_t *store = NULL;
+	idn_store_opts_t so = { .map_size = (size_t)cfg.map_size,
+				.max_readers = (unsigned)workers + 64 };
+	int ret = idn_store_open(cfg.data_dir, &so, &store);
+	if (ret) {
+		idn_log(3, "cannot open the store in %s: %s", cfg.data_dir, idn_strerror(ret));
+		return 1;
+	}
+
+	idn_node_t node;
+	memset(&node, 0, sizeof(node));
+	idn_server_info_t info = { 0 };
+	idn_server_opts_t sopts = {
+		.listen = cfg.listen,
+		.workers = workers,
+		.tcp_idle_timeout = cfg.tcp_idle_timeout,
+		.tcp_max_conns = cfg.tcp_max_connections,
+		.udp_reassembly_timeout = cfg.udp_reassembly_timeout,
+		.store = store,
+		.info = &info,
+		.log = idn_vlog,
+	};
+	idn_server_t *srv = NULL;
+	struct event_base *base = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+	char err[512];
+	rc = 1;
+
+	/* Bind first: the site record needs the real port when port 0 was asked. */
+	ret = idn_server_new(&sopts, &srv);
+	if (ret) {
+		idn_log(3, "cannot listen on %s: %s", cfg.listen, idn_strerror(ret));
+		goto out_store;
+	}
+	ret = idn_node_prepare(&node, &cfg, store, idn_server_port(srv), err, sizeof(err));
+	if (ret) {
+		idn_log(3, "%s", err);
+		goto out_srv;
+	}
+	info.site = node.site;
+	info.site_len = node.site_len;
+	info.site_serial = (uint16_t)cfg.site_serial;
+	info.primary = true;
+
+	base = event_base_new();
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sighup = evsignal_new(base, SIGHUP, on_hup, NULL);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sighup, NULL);
+
+	ret = idn_server_start(srv);
+	if (ret) {
+		idn_log(3, "cannot start the workers: %s", idn_strerror(ret));
+		goto out_base;
+	}
+	idn_store_stat_t st = { 0 };
+	idn_store_stat(store, &st);
+	idn_log(5, "ready: prefix %s on %s (UDP+TCP), %d worker%s, store %s (%llu handles)",
+		cfg.node_prefix, node.site_addr, workers, workers == 1 ? "" : "s", cfg.data_dir,
+		(unsigned long long)st.handles);
+	if (cfg.demo)
+		idn_log(5, "try: idnode resolve %s.12/PN-0001 --server %s", cfg.node_prefix,
+			node.site_addr);
+	else
+		idn_log(5, "try: idnode resolve 0.NA/%s --server %s", cfg.node_prefix,
+			node.site_addr);
+
+	event_base_dispatch(base);
+
+	idn_server_stop(srv);
+	idn_query_stats_t qs;
+	idn_server_stats(srv, &qs);
+	idn_log(5, "stopped: %llu requests, %llu resolutions (%llu answered, %llu not found), "
+		   "%llu malformed",
+		(unsigned long long)qs.requests, (unsigned long long)qs.resolutions,
+		(unsigned long long)qs.resolved_ok, (unsigned long long)qs.not_found,
+		(unsigned long long)qs.malformed);
+	rc = 0;
+out_base:
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (sighup)
+		event_free(sighup);
+	if (base)
+		event_base_free(base);
+out_srv:
+	idn_server_free(srv);
+	idn_node_deinit(&node);
+out_store:
+	idn_store_close(store);
+	return rc;
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages idnode builds and tests with, only where missing.
+# Usage: deploy/install-deps.sh [--check]   (--check: list what is missing, install nothing)
+set -eu
+
+PKGS="build-essential pkg-config libevent-dev liblmdb-dev lmdb-utils libssl-dev libc-ares-dev \
+libcmocka-dev libjansson-dev clang libclang-rt-14-dev curl openssl"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+	echo "missing:$missing"
+	exit 1
+fi
+
+echo "install-deps: installing$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be absent on a fresh machine; refresh them once.
+if ! $SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1; then
+	$SUDO apt-get update -q >/dev/null
+	$SUDO apt-get install -y -q --no-install-recommends $missing
+fi

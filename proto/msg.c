@@ -1,0 +1,273 @@
+/* msg.c - Handle protocol message codec: envelope, header, credential, operation bodies. */
+#include <string.h>
+
+#include "proto/msg.h"
+
+int idn_envelope_decode(const uint8_t *buf, size_t len, idn_envelope_t *env)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, buf, len);
+	env->major = idn_wire_get_u8(&w);
+	env->minor = idn_wire_get_u8(&w);
+	uint8_t b2 = idn_wire_get_u8(&w);
+	env->flags = b2 & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC);
+	env->sugg_major = b2 & 0x03;
+	env->sugg_minor = idn_wire_get_u8(&w);
+	env->session_id = idn_wire_get_u32(&w);
+	env->request_id = idn_wire_get_u32(&w);
+	env->message_id = idn_wire_get_u32(&w);
+	env->message_len = idn_wire_get_u32(&w);
+	if (w.err)
+		return w.err;
+	/* MessageLength is a Java int: "negative" values are over the limit too. */
+	if (env->message_len > IDN_MAX_MESSAGE_LEN)
+		return IDN_ELIMIT;
+	return IDN_OK;
+}
+
+void idn_envelope_encode(idn_wire_t *w, const idn_envelope_t *env)
+{
+	idn_wire_put_u8(w, env->major);
+	idn_wire_put_u8(w, env->minor);
+	idn_wire_put_u8(w, (uint8_t)((env->flags & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC)) |
+				     (env->sugg_major & 0x03)));
+	idn_wire_put_u8(w, env->sugg_minor);
+	idn_wire_put_u32(w, env->session_id);
+	idn_wire_put_u32(w, env->request_id);
+	idn_wire_put_u32(w, env->message_id);
+	idn_wire_put_u32(w, env->message_len);
+}
+
+int idn_msg_decode_message(const idn_envelope_t *env, const uint8_t *buf, size_t len,
+			   idn_msg_t *out)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, buf, len);
+	out->env = *env;
+	idn_header_t *h = &out->hdr;
+	h->opcode = idn_wire_get_u32(&w);
+	h->rcode = idn_wire_get_u32(&w);
+	h->opflag = idn_wire_get_u32(&w);
+	h->site_serial = idn_wire_get_u16(&w);
+	h->recursion = idn_wire_get_u8(&w);
+	idn_wire_skip(&w, 1);
+	h->expiration = idn_wire_get_u32(&w);
+	h->body_len = idn_wire_get_u32(&w);
+	if (w.err)
+		return w.err;
+	if (h->body_len > idn_wire_avail(&w))
+		return h->body_len > IDN_MAX_MESSAGE_LEN ? IDN_ELIMIT : IDN_EFEWDATA;
+	out->body = idn_wire_get_raw(&w, h->body_len);
+	out->hb.p = buf;
+	out->hb.len = (uint32_t)(IDN_HEADER_LEN + h->body_len);
+
+	/* The IDIS SDK sends some messages without a credential section. */
+	out->has_cred = false;
+	out->cred = (idn_bytes_t){ NULL, 0 };
+	if (idn_wire_avail(&w) >= 4) {
+		out->has_cred = true;
+		out->cred = idn_wire_get_bstr(&w, IDN_MAX_MESSAGE_LEN);
+		if (w.err)
+			return w.err == IDN_ELIMIT ? IDN_ELIMIT : IDN_EMALF;
+	}
+	if (idn_wire_avail(&w) != 0)
+		return IDN_EMALF;
+	return IDN_OK;
+}
+
+int idn_msg_decode(const uint8_t *buf, size_t len, idn_msg_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	int ret = idn_envelope_decode(buf, len, &out->env);
+	if (ret)
+		return ret;
+	size_t mlen = out->env.message_len;
+	if (len - IDN_ENVELOPE_LEN < mlen)
+		return IDN_EFEWDATA;
+	if (len - IDN_ENVELOPE_LEN > mlen)
+		return IDN_EMALF;
+	if (mlen < IDN_HEADER_LEN)
+		return IDN_EFEWDATA;
+	return idn_msg_decode_message(&out->env, buf + IDN_ENVELOPE_LEN, mlen, out);
+}
+
+bool idn_version_ge(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	/* CNRI: a major version 5 is an old 2.0 peer that mislabelled itself; it
+	 * only equals 5.x and is older than anything 2.1 or later. */
+	if (a == 5 && c != 5)
+		return c < 2 || (c == 2 && d == 0);
+	if (c == 5 && a != 5)
+		return false;
+	return a > c || (a == c && b >= d);
+}
+
+void idn_msg_negotiate(const idn_envelope_t *req, uint8_t *major, uint8_t *minor)
+{
+	uint8_t ma = req->sugg_major, mi = req->sugg_minor;
+	if (ma == 0) {
+		ma = req->major;
+		mi = req->minor;
+	}
+	/* Old 2.0 peers (major 5) get 2.0 framing back... */
+	if (ma == 5 || req->major == 5) {
+		*major = 2;
+		*minor = 0;
+		return;
+	}
+	if (idn_version_ge(ma, mi, IDN_PROTO_MAJOR, IDN_PROTO_MINOR)) {
+		ma = IDN_PROTO_MAJOR;
+		mi = IDN_PROTO_MINOR;
+	}
+	*major = ma;
+	*minor = mi;
+}
+
+size_t idn_msg_begin(idn_wire_t *w, const idn_envelope_t *env, const idn_header_t *hdr)
+{
+	size_t start = idn_wire_offset(w);
+	idn_envelope_t e = *env;
+	e.message_len = 0;
+	idn_envelope_encode(w, &e);
+	idn_wire_put_u32(w, hdr->opcode);
+	idn_wire_put_u32(w, hdr->rcode);
+	idn_wire_put_u32(w, hdr->opflag);
+	idn_wire_put_u16(w, hdr->site_serial);
+	idn_wire_put_u8(w, hdr->recursion);
+	idn_wire_put_u8(w, 0);
+	idn_wire_put_u32(w, hdr->expiration);
+	idn_wire_put_u32(w, 0);
+	return start;
+}
+
+int idn_msg_end(idn_wire_t *w, size_t start, bool with_cred)
+{
+	if (w->err)
+		return w->err;
+	size_t body_off = start + IDN_MSG_BODY_OFF;
+	size_t body_len = idn_wire_offset(w) - body_off;
+	if (with_cred)
+		idn_wire_put_u32(w, 0);
+	if (w->err)
+		return w->err;
+	size_t msg_len = idn_wire_offset(w) - start - IDN_ENVELOPE_LEN;
+	if (msg_len > IDN_MAX_MESSAGE_LEN) {
+		idn_wire_fail(w, IDN_ELIMIT);
+		return w->err;
+	}
+	idn_wire_patch_u32(w, start + 16, (uint32_t)msg_len);
+	idn_wire_patch_u32(w, body_off - 4, (uint32_t)body_len);
+	return IDN_OK;
+}
+
+int idn_resolve_req_decode(const uint8_t *body, size_t len, idn_resolve_req_t *r)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, body, len);
+	r->handle = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
+	r->n_index = idn_wire_get_u32(&w);
+	if (!w.err && r->n_index > IDN_MAX_FILTER)
+		return IDN_ELIMIT;
+	for (uint32_t i = 0; i < r->n_index && !w.err; i++)
+		r->index[i] = idn_wire_get_u32(&w);
+	r->n_type = idn_wire_get_u32(&w);
+	if (!w.err && r->n_type > IDN_MAX_FILTER)
+		return IDN_ELIMIT;
+	for (uint32_t i = 0; i < r->n_type && !w.err; i++)
+		r->type[i] = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
+	if (w.err)
+		return w.err;
+	/* IDIS dialect: one more ByteString, the (normally empty) auth token. */
+	r->has_token = false;
+	r->token = (idn_bytes_t){ NULL, 0 };
+	if (idn_wire_avail(&w) > 0) {
+		r->token = idn_wire_get_bstr(&w, IDN_MAX_BSTR);
+		if (w.err)
+			return w.err == IDN_ELIMIT ? IDN_ELIMIT : IDN_EMALF;
+		r->has_token = true;
+	}
+	return idn_wire_avail(&w) == 0 ? IDN_OK : IDN_EMALF;
+}
+
+void idn_resolve_req_encode(idn_wire_t *w, const idn_resolve_req_t *r)
+{
+	idn_wire_put_bstr(w, r->handle.p, r->handle.len);
+	idn_wire_put_u32(w, r->n_index);
+	for (uint32_t i = 0; i < r->n_index; i++)
+		idn_wire_put_u32(w, r->index[i]);
+	idn_wire_put_u32(w, r->n_type);
+	for (uint32_t i = 0; i < r->n_type; i++)
+		idn_wire_put_bstr(w, r->type[i].p, r->type[i].len);
+	if (r->has_token)
+		idn_wire_put_bstr(w, r->token.p, r->token.len);
+}
+
+int idn_handle_body_decode(const uint8_t *body, size_t len, idn_bytes_t *handle)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, body, len);
+	*handle = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
+	if (w.err)
+		return w.err;
+	return idn_wire_avail(&w) == 0 ? IDN_OK : IDN_EMALF;
+}
+
+void idn_error_body_encode(idn_wire_t *w, const char *message)
+{
+	size_t n = strlen(message);
+	size_t room = idn_wire_avail(w);
+	if (room >= 4 && n > room - 4)
+		n = room - 4;
+	idn_wire_put_bstr(w, message, n);
+}
+
+int idn_error_body_decode(const uint8_t *body, size_t len, idn_bytes_t *message)
+{
+	*message = (idn_bytes_t){ NULL, 0 };
+	if (len == 0)
+		return IDN_OK;
+	idn_wire_t w;
+	idn_wire_init_ro(&w, body, len);
+	*message = idn_wire_get_bstr(&w, IDN_MAX_BSTR);
+	return w.err;
+}
+
+size_t idn_digest_len(uint8_t alg)
+{
+	switch (alg) {
+	case IDN_DIGEST_MD5:
+		return 16;
+	case IDN_DIGEST_SHA1:
+		return 20;
+	case IDN_DIGEST_SHA256:
+		return 32;
+	default:
+		return 0;
+	}
+}
+
+int idn_digest_decode(const uint8_t *body, size_t len, uint8_t *alg, idn_bytes_t *digest,
+		      size_t *skip)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, body, len);
+	*alg = idn_wire_get_u8(&w);
+	if (w.err)
+		return w.err;
+	if (*alg == IDN_DIGEST_OLD_MD5) {
+		/* Old format: the code byte is the top byte of an int4 length (16). */
+		w.pos = w.base;
+		*digest = idn_wire_get_bstr(&w, 16);
+		if (!w.err && digest->len != 16)
+			return IDN_EMALF;
+	} else {
+		size_t n = idn_digest_len(*alg);
+		if (n == 0)
+			return IDN_EMALF;
+		*digest = idn_wire_get_raw(&w, n);
+	}
+	if (w.err)
+		return w.err;
+	*skip = idn_wire_offset(&w);
+	return IDN_OK;
+}

@@ -1,0 +1,2 @@
+# registry/: the write side (authentication, registration, prefixes).
+LIB_SRCS += $(wildcard registry/*.c)

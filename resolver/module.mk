@@ -1,0 +1,2 @@
+# resolver/: the read side: query processing and the UDP/TCP listeners.
+LIB_SRCS += $(wildcard resolver/*.c)

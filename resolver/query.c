@@ -1,0 +1,368 @@
+/* query.c - resolution and site-info processing, CNRI semantics, over caller buffers. */
+#include <string.h>
+
+#include "proto/crypto.h"
+#include "proto/record.h"
+#include "resolver/query.h"
+
+#define EXPIRATION_SLACK 43200 /* CNRI: now + 12 h on every message */
+
+static const char NA_PREFIX[] = "0.NA/";
+#define NA_PREFIX_LEN 5
+
+void idn_query_init(idn_query_t *q, idn_reader_t *reader, const idn_server_info_t *info,
+		    int transport)
+{
+	memset(q, 0, sizeof(*q));
+	q->reader = reader;
+	q->info = info;
+	q->transport = transport;
+	q->now = (uint32_t)time(NULL);
+}
+
+static bool is_admin_opcode(uint32_t oc)
+{
+	return (oc >= IDN_OC_CREATE_HANDLE && oc <= IDN_OC_LIST_NAS) ||
+	       (oc >= IDN_OC_HOME_NA && oc <= IDN_OC_LIST_HOMED_NAS) ||
+	       (oc >= IDN_OC_GET_NEXT_TXN_ID && oc <= IDN_OC_BACKUP_SERVER);
+}
+
+/* The envelope fields as they are, without any check (for error answers). */
+static void raw_envelope(const uint8_t *b, idn_envelope_t *env)
+{
+	env->major = b[0];
+	env->minor = b[1];
+	env->flags = b[2] & 0xe0;
+	env->sugg_major = b[2] & 0x03;
+	env->sugg_minor = b[3];
+	env->session_id = idn_get_be32(b + 4);
+	env->request_id = idn_get_be32(b + 8);
+	env->message_id = idn_get_be32(b + 12);
+	env->message_len = idn_get_be32(b + 16);
+}
+
+int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len)
+{
+	q->req = buf;
+	q->req_len = len;
+	q->why = NULL;
+	q->stats.requests++;
+	memset(&q->msg, 0, sizeof(q->msg));
+
+	if (len < IDN_ENVELOPE_LEN) {
+		q->stats.malformed++;
+		q->why = "datagram shorter than an envelope";
+		return q->state = IDN_Q_DROP;
+	}
+	q->decode_err = idn_msg_decode(buf, len, &q->msg);
+	if (q->decode_err == IDN_OK && q->msg.hdr.rcode != 0) {
+		/* A response sent to a server: never answer it (no reflection loops). */
+		q->why = "response message sent to the server";
+		return q->state = IDN_Q_DROP;
+	}
+	if (q->decode_err) {
+		q->stats.malformed++;
+		q->why = "undecodable message";
+		/* Answer in the terms of whatever envelope and opcode are readable. */
+		raw_envelope(buf, &q->msg.env);
+		/* Datagrams that are not Handle messages at all (wrong version) get no
+		 * answer: answering garbage only helps reflection attacks. */
+		if (q->transport == IDN_TR_UDP && q->msg.env.major != 2 && q->msg.env.major != 5)
+			return q->state = IDN_Q_DROP;
+		memset(&q->msg.hdr, 0, sizeof(q->msg.hdr));
+		q->msg.hb.len = 0;
+		if (len >= IDN_ENVELOPE_LEN + 4)
+			q->msg.hdr.opcode = idn_get_be32(buf + IDN_ENVELOPE_LEN);
+		if (len >= IDN_ENVELOPE_LEN + 12)
+			q->msg.hdr.opflag = idn_get_be32(buf + IDN_ENVELOPE_LEN + 8);
+	}
+	return q->state = IDN_Q_PRODUCE;
+}
+
+/* ---- response writing ---- */
+
+static size_t resp_begin(idn_query_t *q, idn_wire_t *out, uint32_t opcode, uint32_t rcode,
+			 uint32_t extra_flags)
+{
+	const idn_msg_t *m = &q->msg;
+	idn_envelope_t env = {
+		.flags = 0,
+		.sugg_major = IDN_PROTO_MAJOR,
+		.sugg_minor = IDN_PROTO_MINOR,
+		.session_id = m->env.session_id,
+		.request_id = m->env.request_id,
+	};
+	idn_msg_negotiate(&m->env, &env.major, &env.minor);
+
+	uint32_t flags = (m->hdr.opflag & IDN_OF_ECHO_MASK) | IDN_OF_REC | extra_flags;
+	if (q->info->primary)
+		flags |= IDN_OF_AT;
+	/* A digest is only defined from 2.1 on. */
+	bool digest = (flags & IDN_OF_RD) && m->hb.len > 0 &&
+		      idn_version_ge(env.major, env.minor, 2, 1);
+	if (!digest)
+		flags &= ~IDN_OF_RD;
+
+	idn_header_t hdr = {
+		.opcode = opcode,
+		.rcode = rcode,
+		.opflag = flags,
+		.site_serial = q->info->site_serial,
+		.recursion = m->hdr.recursion,
+		.expiration = q->now + EXPIRATION_SLACK,
+	};
+	size_t start = idn_msg_begin(out, &env, &hdr);
+	if (digest) {
+		int alg = idn_version_ge(env.major, env.minor, 2, 7) ? IDN_DIGEST_SHA256
+								       : IDN_DIGEST_SHA1;
+		uint8_t d[64];
+		size_t dlen = 0;
+		if (idn_digest(alg, m->hb.p, m->hb.len, d, &dlen) != IDN_OK) {
+			idn_wire_fail(out, IDN_ECRYPTO);
+			return start;
+		}
+		idn_wire_put_u8(out, (uint8_t)alg);
+		idn_wire_put_raw(out, d, dlen);
+	}
+	return start;
+}
+
+static int resp_error(idn_query_t *q, idn_wire_t *out, uint32_t rcode, const char *message)
+{
+	size_t start = resp_begin(q, out, q->msg.hdr.opcode, rcode, 0);
+	idn_error_body_encode(out, message ? message : "");
+	idn_msg_end(out, start, true);
+	if (rcode == IDN_RC_HANDLE_NOT_FOUND)
+		q->stats.not_found++;
+	else if (rcode == IDN_RC_SERVER_NOT_RESP)
+		q->stats.not_homed++;
+	else
+		q->stats.errors++;
+	return IDN_Q_DONE;
+}
+
+int idn_query_error_for_envelope(idn_query_t *q, const idn_envelope_t *env, uint32_t rcode,
+				 const char *message, idn_wire_t *out)
+{
+	memset(&q->msg, 0, sizeof(q->msg));
+	q->msg.env = *env;
+	resp_error(q, out, rcode, message);
+	return out->err;
+}
+
+/* ---- responsibility ---- */
+
+static bool prefix_eq_na(const uint8_t *h, size_t len)
+{
+	if (len < NA_PREFIX_LEN)
+		return false;
+	for (size_t i = 0; i < NA_PREFIX_LEN; i++) {
+		uint8_t c = h[i];
+		if (c >= 'a' && c <= 'z')
+			c = (uint8_t)(c - 32);
+		if (c != (uint8_t)NA_PREFIX[i])
+			return false;
+	}
+	return true;
+}
+
+/* Is `na_tail` (a prefix such as "88.100.12") homed, directly or through a
+ * dotted ancestor ("88.100", "88")? With `derived`, also CNRI's
+ * derived-prefix homing entries "0.NA/0.NA/<p>". */
+static bool homed_hier(idn_query_t *q, const uint8_t *p, size_t len, bool derived)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	if (len == 0 || len + 2 * NA_PREFIX_LEN > sizeof(buf))
+		return false;
+	memcpy(buf, NA_PREFIX, NA_PREFIX_LEN);
+	for (;;) {
+		memcpy(buf + NA_PREFIX_LEN, p, len);
+		if (idn_reader_is_homed(q->reader, buf, NA_PREFIX_LEN + len))
+			return true;
+		if (derived) {
+			uint8_t d[IDN_STORE_MAX_KEY];
+			memcpy(d, NA_PREFIX, NA_PREFIX_LEN);
+			memcpy(d + NA_PREFIX_LEN, NA_PREFIX, NA_PREFIX_LEN);
+			memcpy(d + 2 * NA_PREFIX_LEN, p, len);
+			if (idn_reader_is_homed(q->reader, d, 2 * NA_PREFIX_LEN + len))
+				return true;
+		}
+		/* Drop the last dotted component. */
+		while (len > 0 && p[len - 1] != '.')
+			len--;
+		if (len <= 1)
+			return false;
+		len--;
+	}
+}
+
+/*
+ * Responsibility (CNRI errorIfNotHaveHandle, widened to the prefix tree a
+ * secondary node owns): `P/x` is ours when 0.NA/P or an ancestor prefix of P
+ * is homed; a prefix handle 0.NA/P is ours when 0.NA/0.NA is homed (a root),
+ * or 0.NA/P or an ancestor is homed, or CNRI's derived-prefix entry
+ * 0.NA/0.NA/P (or an ancestor) is.
+ */
+static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
+{
+	if (prefix_eq_na(h, len)) {
+		static const uint8_t root[] = "0.NA/0.NA";
+		if (idn_reader_is_homed(q->reader, root, sizeof(root) - 1))
+			return true;
+		return homed_hier(q, h + NA_PREFIX_LEN, len - NA_PREFIX_LEN, true);
+	}
+	const uint8_t *slash = memchr(h, '/', len);
+	if (!slash)
+		return false;
+	return homed_hier(q, h, (size_t)(slash - h), false);
+}
+
+/* ---- resolution ---- */
+
+static bool value_selected(const idn_resolve_req_t *r, const idn_value_t *v)
+{
+	if (r->n_index == 0 && r->n_type == 0)
+		return true;
+	for (uint32_t i = 0; i < r->n_index; i++)
+		if (r->index[i] == v->index)
+			return true;
+	for (uint32_t i = 0; i < r->n_type; i++)
+		if (idn_type_matches(v->type, r->type[i]))
+			return true;
+	return false;
+}
+
+static int do_resolution(idn_query_t *q, idn_wire_t *out)
+{
+	idn_resolve_req_t r;
+	const idn_msg_t *m = &q->msg;
+	int ret = idn_resolve_req_decode(m->body.p, m->body.len, &r);
+	if (ret) {
+		q->stats.malformed++;
+		q->why = "bad resolution request body";
+		return resp_error(q, out, IDN_RC_PROTOCOL_ERROR,
+				  ret == IDN_ELIMIT ? "Request field over the limit"
+						    : "Malformed resolution request");
+	}
+	q->stats.resolutions++;
+	if (r.handle.len == 0)
+		return resp_error(q, out, IDN_RC_INVALID_HANDLE, "Empty handle");
+
+	/* A bare prefix "88.100.12" means its prefix handle "0.NA/88.100.12";
+	 * the answer still echoes what the client asked for. */
+	uint8_t keybuf[IDN_STORE_MAX_KEY];
+	const uint8_t *key = r.handle.p;
+	size_t keylen = r.handle.len;
+	if (!memchr(key, '/', keylen)) {
+		if (keylen + NA_PREFIX_LEN > sizeof(keybuf))
+			return resp_error(q, out, IDN_RC_HANDLE_NOT_FOUND, NULL);
+		memcpy(keybuf, NA_PREFIX, NA_PREFIX_LEN);
+		memcpy(keybuf + NA_PREFIX_LEN, key, keylen);
+		key = keybuf;
+		keylen += NA_PREFIX_LEN;
+	}
+
+	if (!is_served(q, key, keylen))
+		return resp_error(q, out, IDN_RC_SERVER_NOT_RESP, "That prefix doesn't live here");
+
+	idn_record_t rec;
+	ret = idn_reader_get(q->reader, key, keylen, &rec);
+	if (ret == IDN_ENOTFOUND)
+		return resp_error(q, out, IDN_RC_HANDLE_NOT_FOUND, NULL);
+	if (ret)
+		return resp_error(q, out, IDN_RC_ERROR, "Storage error");
+
+	/*
+	 * Values without public read are left out of anonymous answers (PO set,
+	 * or no authenticated identity: authenticated reads come with the
+	 * registry's challenge-response).
+	 */
+	bool all = r.n_index == 0 && r.n_type == 0 && (rec.flags & IDN_REC_ALL_PUBLIC);
+	size_t start = resp_begin(q, out, IDN_OC_RESOLUTION, IDN_RC_SUCCESS, 0);
+	idn_wire_put_bstr(out, r.handle.p, r.handle.len);
+	size_t count_off = idn_wire_offset(out);
+	idn_wire_put_u32(out, rec.count);
+	uint32_t n = rec.count;
+	if (all) {
+		idn_wire_put_raw(out, rec.values.p, rec.values.len);
+	} else {
+		idn_wire_t in;
+		idn_wire_init_ro(&in, rec.values.p, rec.values.len);
+		n = 0;
+		for (uint32_t i = 0; i < rec.count; i++) {
+			idn_value_t v;
+			const uint8_t *vstart = in.pos;
+			if (idn_value_decode(&in, &v) != IDN_OK) {
+				q->why = "stored record does not decode";
+				return resp_error(q, out, IDN_RC_ERROR, "Stored record is corrupt");
+			}
+			if (!(v.perms & IDN_PERM_PUBLIC_READ) || !value_selected(&r, &v))
+				continue;
+			idn_wire_put_raw(out, vstart, (size_t)(in.pos - vstart));
+			n++;
+		}
+		if (n == 0) {
+			out->pos = out->base + start;
+			return resp_error(q, out, IDN_RC_VALUES_NOT_FOUND, NULL);
+		}
+		idn_wire_patch_u32(out, count_off, n);
+	}
+	idn_msg_end(out, start, true);
+	q->stats.resolved_ok++;
+	return IDN_Q_DONE;
+}
+
+static int do_site_info(idn_query_t *q, idn_wire_t *out)
+{
+	q->stats.site_info++;
+	if (!q->info->site || q->info->site_len == 0)
+		return resp_error(q, out, IDN_RC_ERROR, "No site information configured");
+	size_t start = resp_begin(q, out, IDN_OC_GET_SITE_INFO, IDN_RC_SUCCESS, 0);
+	idn_wire_put_raw(out, q->info->site, q->info->site_len);
+	idn_msg_end(out, start, true);
+	return IDN_Q_DONE;
+}
+
+static int produce(idn_query_t *q, idn_wire_t *out)
+{
+	const idn_msg_t *m = &q->msg;
+
+	if (q->decode_err) {
+		/* The envelope was readable: answer in its terms, CNRI style. */
+		const char *msg = q->decode_err == IDN_ELIMIT ? "Invalid message length"
+							      : "Malformed message";
+		resp_error(q, out, IDN_RC_PROTOCOL_ERROR, msg);
+		/* On a stream the framing can no longer be trusted. */
+		return q->transport == IDN_TR_UDP ? IDN_Q_DONE : IDN_Q_CLOSE;
+	}
+	if (m->env.flags & (IDN_ENV_CP | IDN_ENV_EC)) {
+		return resp_error(q, out, IDN_RC_SESSION_FAILED,
+				  "Compressed or encrypted messages are not supported");
+	}
+	if (m->hdr.opcode == IDN_OC_RESERVED)
+		return resp_error(q, out, IDN_RC_PROTOCOL_ERROR, "Invalid opcode 0");
+
+	if (q->transport == IDN_TR_UDP && is_admin_opcode(m->hdr.opcode))
+		return resp_error(q, out, IDN_RC_PROTOCOL_ERROR,
+				  "Received admin request on non-admin interface");
+
+	switch (m->hdr.opcode) {
+	case IDN_OC_RESOLUTION:
+		return do_resolution(q, out);
+	case IDN_OC_GET_SITE_INFO:
+		return do_site_info(q, out);
+	default:
+		return resp_error(q, out, IDN_RC_OPERATION_NOT_SUPPORTED,
+				  "Operation not supported by this server");
+	}
+}
+
+int idn_query_produce(idn_query_t *q, idn_wire_t *out)
+{
+	if (q->state != IDN_Q_PRODUCE)
+		return IDN_Q_DONE;
+	int st = produce(q, out);
+	/* Too small a buffer: stay ready so the caller can retry with more room. */
+	q->state = out->err == IDN_ESPACE ? IDN_Q_PRODUCE : IDN_Q_DONE;
+	return st;
+}

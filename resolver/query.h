@@ -1,0 +1,98 @@
+/* query.h - query processing as a consume/produce step: request bytes in, response bytes out, no sockets. */
+#ifndef IDN_QUERY_H
+#define IDN_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proto/msg.h"
+#include "storage/store.h"
+
+/*
+ * Rules of use:
+ * - One idn_query_t per worker thread; it is reused for every request.
+ * - The caller owns the store reader and brackets each batch of requests
+ *   with idn_reader_begin()/idn_reader_end(); records read from the store
+ *   are copied into the response before produce returns.
+ * - idn_query_consume() borrows the request buffer until the last
+ *   idn_query_produce() for it has returned.
+ * - The server info is shared and immutable; swapping it (config reload)
+ *   happens between requests.
+ * - Nothing here allocates or logs. Problems worth logging are counted in
+ *   idn_query_stats_t and the last one is described in `why`.
+ */
+
+enum idn_transport { IDN_TR_UDP = 0, IDN_TR_TCP = 1, IDN_TR_HTTP = 2 };
+
+/* States returned by consume and produce. */
+enum idn_qstate {
+	IDN_Q_DONE = 0,     /* nothing (more) to send for this request */
+	IDN_Q_PRODUCE = 1,  /* call produce (again): a message is ready / more follow */
+	IDN_Q_DROP = 2,     /* send nothing (UDP garbage, stray responses) */
+	IDN_Q_CLOSE = 3,    /* produce wrote a last message; close the connection after it */
+};
+
+/* What this server is; built at start and on reload, then read-only. */
+typedef struct {
+	const uint8_t *site;      /* our HS_SITE record (get-site-info body) */
+	size_t site_len;
+	uint16_t site_serial;
+	bool primary;             /* set AT in responses */
+} idn_server_info_t;
+
+typedef struct {
+	uint64_t requests;
+	uint64_t resolutions;     /* OC 1 answered (any code) */
+	uint64_t resolved_ok;     /* OC 1 answered RC 1 */
+	uint64_t not_found;       /* RC 100 */
+	uint64_t not_homed;       /* RC 301 */
+	uint64_t site_info;
+	uint64_t malformed;       /* undecodable requests */
+	uint64_t errors;          /* other error responses */
+} idn_query_stats_t;
+
+typedef struct {
+	/* set by the caller */
+	idn_reader_t *reader;
+	const idn_server_info_t *info;
+	int transport;            /* enum idn_transport */
+	uint32_t now;             /* Unix seconds, refreshed per batch */
+
+	/* per request, internal */
+	const uint8_t *req;
+	size_t req_len;
+	idn_msg_t msg;
+	int decode_err;
+	int state;
+
+	idn_query_stats_t stats;
+	const char *why;          /* last malformed-input description (static) */
+} idn_query_t;
+
+void idn_query_init(idn_query_t *q, idn_reader_t *reader, const idn_server_info_t *info,
+		    int transport);
+
+/*
+ * Take one complete request (envelope + message, reassembled if it came in
+ * several UDP datagrams). Returns IDN_Q_PRODUCE when a response must be
+ * produced, IDN_Q_DROP when nothing must be sent.
+ */
+int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
+
+/*
+ * Write the next response message (envelope + message) at `out`. Returns
+ * IDN_Q_DONE when it was the last one, IDN_Q_PRODUCE when more follow,
+ * IDN_Q_CLOSE when the connection must be closed after it. When the
+ * response does not fit, out->err is IDN_ESPACE and the caller may retry
+ * with a larger buffer (produce is repeatable until it succeeds).
+ */
+int idn_query_produce(idn_query_t *q, idn_wire_t *out);
+
+/* Build an error response for a request whose envelope was readable but
+ * whose message is not (e.g. MessageLength over the limit on TCP). */
+int idn_query_error_for_envelope(idn_query_t *q, const idn_envelope_t *env, uint32_t rcode,
+				 const char *message, idn_wire_t *out);
+
+#endif

@@ -1,0 +1,294 @@
+/* server.c - listener workers: sockets with SO_REUSEPORT, one event loop per thread, start and stop. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+
+#include "resolver/worker.h"
+
+void srv_log(struct idn_server *s, int level, const char *fmt, ...)
+{
+	if (!s->opts.log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	s->opts.log(level, fmt, ap);
+	va_end(ap);
+}
+
+static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+			  (socklen_t)len);
+}
+
+/* Hostile input must not become a log flood: at most 5 lines a second per
+ * worker, with a count of what was left out. */
+void worker_log_bad(worker_t *w, const struct sockaddr *from, const char *what)
+{
+	uint32_t now = w->q.now;
+	if (now != w->log_second) {
+		if (w->log_suppressed)
+			srv_log(w->srv, IDN_LOG_NOTICE, "worker %d: %llu more bad requests not logged",
+				w->id, (unsigned long long)w->log_suppressed);
+		w->log_second = now;
+		w->log_count = 0;
+		w->log_suppressed = 0;
+	}
+	if (w->log_count >= 5) {
+		w->log_suppressed++;
+		return;
+	}
+	w->log_count++;
+	char a[INET6_ADDRSTRLEN];
+	addr_text(from, a, sizeof(a));
+	srv_log(w->srv, IDN_LOG_NOTICE, "bad request from %s: %s", a, what);
+}
+
+void worker_publish(worker_t *w)
+{
+	const idn_query_stats_t *s = &w->q.stats;
+	uint64_t v[8] = { s->requests, s->resolutions, s->resolved_ok, s->not_found,
+			  s->not_homed, s->site_info, s->malformed, s->errors };
+	for (int i = 0; i < 8; i++)
+		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
+}
+
+void idn_server_stats(idn_server_t *s, idn_query_stats_t *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < s->nworkers; i++) {
+		worker_t *w = s->workers[i];
+		uint64_t v[8];
+		for (int j = 0; j < 8; j++)
+			v[j] = atomic_load_explicit(&w->pub[j], memory_order_relaxed);
+		sum->requests += v[0];
+		sum->resolutions += v[1];
+		sum->resolved_ok += v[2];
+		sum->not_found += v[3];
+		sum->not_homed += v[4];
+		sum->site_info += v[5];
+		sum->malformed += v[6];
+		sum->errors += v[7];
+	}
+}
+
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static uint16_t get_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static int bind_socket(idn_server_t *s, int type, int *fdout)
+{
+	int fd = socket(s->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every worker binds its own socket; the kernel spreads datagrams and
+	 * connections across them by source hash. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (s->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	if (bind(fd, (struct sockaddr *)&s->addr, s->addrlen) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (type == SOCK_STREAM && listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*fdout = fd;
+	return IDN_OK;
+}
+
+/* Bind TCP and UDP on one port; with port 0 the kernel picks it for TCP
+ * and UDP follows (retried if that UDP port happens to be taken). */
+static int bind_pair(idn_server_t *s, int *tcp, int *udp)
+{
+	bool ephemeral = get_port(&s->addr) == 0;
+	for (int attempt = 0; attempt < 32; attempt++) {
+		int ret = bind_socket(s, SOCK_STREAM, tcp);
+		if (ret)
+			return ret;
+		if (ephemeral) {
+			struct sockaddr_storage got;
+			socklen_t gl = sizeof(got);
+			getsockname(*tcp, (struct sockaddr *)&got, &gl);
+			set_port(&s->addr, get_port(&got));
+		}
+		ret = bind_socket(s, SOCK_DGRAM, udp);
+		if (ret == IDN_OK)
+			return IDN_OK;
+		close(*tcp);
+		if (!ephemeral || ret != -EADDRINUSE)
+			return ret;
+		set_port(&s->addr, 0);
+	}
+	return -EADDRINUSE;
+}
+
+static void worker_free(worker_t *w)
+{
+	if (!w)
+		return;
+	udp_teardown(w);
+	tcp_teardown(w);
+	if (w->base)
+		event_base_free(w->base);
+	idn_reader_free(w->reader);
+	free(w->scratch);
+	free(w);
+}
+
+static int worker_new(idn_server_t *s, int id, worker_t **out)
+{
+	worker_t *w = calloc(1, sizeof(*w));
+	if (!w)
+		return IDN_ENOMEM;
+	w->srv = s;
+	w->id = id;
+	w->udp_fd = w->tcp_fd = -1;
+	int ret = IDN_ENOMEM;
+	w->scratch = malloc(SCRATCH_LEN);
+	w->base = event_base_new();
+	if (!w->scratch || !w->base)
+		goto fail;
+	ret = idn_reader_new(s->opts.store, &w->reader);
+	if (ret)
+		goto fail;
+	idn_query_init(&w->q, w->reader, s->opts.info, IDN_TR_UDP);
+	if (id == 0)
+		ret = bind_pair(s, &w->tcp_fd, &w->udp_fd);
+	else if ((ret = bind_socket(s, SOCK_STREAM, &w->tcp_fd)) == IDN_OK)
+		ret = bind_socket(s, SOCK_DGRAM, &w->udp_fd);
+	if (ret)
+		goto fail;
+	if ((ret = udp_setup(w)) || (ret = tcp_setup(w)))
+		goto fail;
+	*out = w;
+	return IDN_OK;
+fail:
+	worker_free(w);
+	return ret;
+}
+
+int idn_server_new(const idn_server_opts_t *opts, idn_server_t **out)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+
+	if (opts->workers < 1 || !opts->store || !opts->info)
+		return IDN_EINVAL;
+	idn_server_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return IDN_ENOMEM;
+	s->opts = *opts;
+	if (s->opts.tcp_idle_timeout <= 0)
+		s->opts.tcp_idle_timeout = 60;
+	if (s->opts.tcp_max_conns <= 0)
+		s->opts.tcp_max_conns = 1024;
+	if (s->opts.udp_reassembly_timeout <= 0)
+		s->opts.udp_reassembly_timeout = 5;
+	int ret = idn_parse_hostport(opts->listen, 2641, &s->addr, &s->addrlen);
+	if (ret)
+		goto fail;
+	s->workers = calloc((size_t)opts->workers, sizeof(*s->workers));
+	if (!s->workers) {
+		ret = IDN_ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < opts->workers; i++) {
+		ret = worker_new(s, i, &s->workers[i]);
+		if (ret)
+			goto fail;
+		s->nworkers++;
+	}
+	s->port = get_port(&s->addr);
+	*out = s;
+	return IDN_OK;
+fail:
+	idn_server_free(s);
+	return ret;
+}
+
+uint16_t idn_server_port(const idn_server_t *s)
+{
+	return s->port;
+}
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int idn_server_start(idn_server_t *s)
+{
+	for (int i = 0; i < s->nworkers; i++) {
+		int rc = pthread_create(&s->workers[i]->thread, NULL, worker_main, s->workers[i]);
+		if (rc) {
+			/* Stop the ones already running before reporting. */
+			for (int j = 0; j < i; j++) {
+				event_base_loopbreak(s->workers[j]->base);
+				pthread_join(s->workers[j]->thread, NULL);
+			}
+			return -rc;
+		}
+	}
+	s->started = true;
+	return IDN_OK;
+}
+
+void idn_server_stop(idn_server_t *s)
+{
+	if (!s || !s->started)
+		return;
+	/* Requests already read are answered inside the callback that read
+	 * them, so leaving the loop between callbacks loses none of them. */
+	for (int i = 0; i < s->nworkers; i++)
+		event_base_loopexit(s->workers[i]->base, NULL);
+	for (int i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i]->thread, NULL);
+	s->started = false;
+}
+
+void idn_server_free(idn_server_t *s)
+{
+	if (!s)
+		return;
+	idn_server_stop(s);
+	for (int i = 0; i < s->nworkers; i++)
+		worker_free(s->workers[i]);
+	free(s->workers);
+	free(s);
+}

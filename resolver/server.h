@@ -1,0 +1,58 @@
+/* server.h - the native-protocol listeners: worker threads with UDP and TCP sockets on 2641. */
+#ifndef IDN_SERVER_H
+#define IDN_SERVER_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "client/addr.h"
+#include "resolver/query.h"
+#include "storage/store.h"
+
+/*
+ * Rules of use:
+ * - idn_server_new() binds every socket (so a busy port is reported before
+ *   any thread starts); idn_server_start() starts the workers; stop joins
+ *   them; free releases everything. Call them from one thread.
+ * - Each worker has its own libevent base, its own SO_REUSEPORT UDP and
+ *   TCP sockets (the kernel spreads load across them), its own store
+ *   reader and its own buffers: workers share nothing but the store and
+ *   the read-only server info.
+ * - The store and the server info must outlive the server.
+ * - The server never logs by itself: it calls opts->log (may be NULL).
+ */
+
+typedef struct idn_server idn_server_t;
+
+enum { IDN_LOG_ERR = 3, IDN_LOG_WARNING = 4, IDN_LOG_NOTICE = 5, IDN_LOG_INFO = 6,
+       IDN_LOG_DEBUG = 7 };
+
+typedef void (*idn_log_fn)(int level, const char *fmt, va_list ap);
+
+typedef struct {
+	const char *listen;          /* "HOST:PORT", "[V6]:PORT"; port 0 = ephemeral */
+	int workers;                 /* >= 1 */
+	int tcp_idle_timeout;        /* seconds a TCP connection may stay silent */
+	int tcp_max_conns;           /* per worker */
+	int udp_reassembly_timeout;  /* seconds to wait for all parts of a UDP request */
+	idn_store_t *store;
+	const idn_server_info_t *info;
+	idn_log_fn log;
+} idn_server_opts_t;
+
+/* Bind the sockets and set up the workers. Errors: negative errno
+ * (e.g. -EADDRINUSE), IDN_EINVAL for a bad address. */
+int idn_server_new(const idn_server_opts_t *opts, idn_server_t **out);
+int idn_server_start(idn_server_t *s);
+/* Stop accepting, let each worker finish what it has read, join them. */
+void idn_server_stop(idn_server_t *s);
+void idn_server_free(idn_server_t *s);
+
+/* The port actually bound (useful with port 0). */
+uint16_t idn_server_port(const idn_server_t *s);
+
+/* Sum of the workers' counters (approximate while running). */
+void idn_server_stats(idn_server_t *s, idn_query_stats_t *sum);
+
+#endif

@@ -1,0 +1,96 @@
+/* worker.h - internal: one listener worker (event base, sockets, buffers) shared by udp.c, tcp.c and server.c. */
+#ifndef IDN_WORKER_H
+#define IDN_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "resolver/server.h"
+
+#define UDP_BATCH 32            /* datagrams per recvmmsg/sendmmsg */
+#define UDP_TX_SLOTS 128        /* datagrams queued before a sendmmsg */
+#define UDP_ARENA (UDP_TX_SLOTS * IDN_UDP_PACKET_MAX)
+#define UDP_ROUNDS 16           /* recvmmsg rounds per event before yielding */
+#define REASM_SLOTS 64          /* multi-packet UDP requests in progress */
+#define REASM_MAX_BYTES (8u << 20)
+/* Room for the largest message plus the response overheads. */
+#define SCRATCH_LEN (IDN_MAX_MESSAGE_LEN + 4096)
+
+typedef struct {
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+	uint32_t request_id;
+	uint32_t total;           /* MessageLength */
+	uint32_t nparts, got;
+	uint32_t deadline;        /* Unix seconds */
+	uint8_t *buf;             /* envelope + message */
+	uint8_t *seen;            /* one byte per part */
+} reasm_t;
+
+typedef struct worker {
+	struct idn_server *srv;
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+
+	idn_reader_t *reader;
+	idn_query_t q;            /* shared by UDP and TCP: one request at a time */
+	uint8_t *scratch;         /* SCRATCH_LEN bytes: one response being built */
+
+	/* UDP */
+	int udp_fd;
+	struct event *udp_ev;
+	struct mmsghdr rx[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct sockaddr_storage rx_addr[UDP_BATCH];
+	uint8_t rx_buf[UDP_BATCH][IDN_UDP_PACKET_MAX + 1];
+	struct mmsghdr tx[UDP_TX_SLOTS];
+	struct iovec tx_iov[UDP_TX_SLOTS];
+	struct sockaddr_storage tx_addr[UDP_TX_SLOTS];
+	uint8_t *arena;           /* UDP_ARENA bytes of queued datagrams */
+	unsigned ntx;
+	size_t arena_used;
+	reasm_t reasm[REASM_SLOTS];
+	size_t reasm_bytes;
+
+	/* TCP */
+	int tcp_fd;
+	struct evconnlistener *listener;
+	int tcp_conns;
+	struct conn *conns;
+
+	/* rate-limited logging of bad input */
+	uint32_t log_second;
+	unsigned log_count;
+	uint64_t log_suppressed;
+
+	/* counters published for idn_server_stats() */
+	_Atomic uint64_t pub[8];
+} worker_t;
+
+struct idn_server {
+	idn_server_opts_t opts;
+	struct sockaddr_storage addr;
+	unsigned addrlen;
+	uint16_t port;
+	int nworkers;
+	worker_t **workers;
+	bool started;
+};
+
+void srv_log(struct idn_server *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Log a bad-input event, at most a few per second per worker. */
+void worker_log_bad(worker_t *w, const struct sockaddr *from, const char *what);
+void worker_publish(worker_t *w);
+
+int udp_setup(worker_t *w);
+void udp_teardown(worker_t *w);
+int tcp_setup(worker_t *w);
+void tcp_teardown(worker_t *w);
+
+#endif

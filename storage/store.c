@@ -1,0 +1,577 @@
+/* store.c - the LMDB store: environment, readers and write transactions. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lmdb.h>
+
+#include "proto/record.h"
+#include "storage/store.h"
+
+/*
+ * On-disk layout, schema version 1. One LMDB environment (data.mdb +
+ * lock.mdb in the data directory) with named databases:
+ *
+ *   "meta"     key: ASCII name            value: opaque blob
+ *              "schema" -> int4 version (1). Written when the store is created;
+ *              a store whose version is newer than IDN_STORE_SCHEMA is refused.
+ *   "handles"  key: the handle with ASCII a-z folded to A-Z (CNRI is
+ *              case-insensitive by default), at most IDN_STORE_MAX_KEY bytes
+ *              value: the handle record:
+ *                off 0  u8   format, 0x01
+ *                off 1  u8   flags, 0x01 = every value is public-read
+ *                off 2  int4 value count n
+ *                off 6  n HandleValues in wire form (see proto/record.h),
+ *                       back to back, in ascending index order
+ *              Example, 88.100/A with one URL value "u" (timestamp 0, TTL
+ *              86400, perms 0x0e):
+ *                01 01 00000001 | 00000001 00000000 00 00015180 0e
+ *                00000003 55524c 00000001 75 00000000
+ *              The values are stored exactly as they go on the wire so a
+ *              resolution that needs no filtering is one memcpy.
+ *   "nas"      key: folded prefix handle ("0.NA/88.100")
+ *              value: u8 format 0x01, int4 time homed (Unix seconds)
+ *
+ * Later schema versions add databases (change log, counters, outbox);
+ * readers of version 1 ignore databases they do not know.
+ */
+
+#define IDN_STORE_SCHEMA 1
+#define REC_FORMAT 0x01
+#define REC_HDR 6
+#define DEFAULT_MAP_SIZE ((size_t)64 << 30)
+
+struct idn_store {
+	MDB_env *env;
+	MDB_dbi meta, handles, nas;
+	bool read_only;
+};
+
+struct idn_reader {
+	idn_store_t *s;
+	MDB_txn *txn;
+	bool active;
+};
+
+struct idn_txn {
+	idn_store_t *s;
+	MDB_txn *txn;
+	int ret;
+};
+
+static int map_mdb(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return IDN_OK;
+	case MDB_NOTFOUND:
+		return IDN_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return IDN_EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return IDN_EMAPFULL;
+	case MDB_READERS_FULL:
+		return IDN_EREADERS;
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		return IDN_ECORRUPT;
+	case MDB_VERSION_MISMATCH:
+		return IDN_EVERSION;
+	case MDB_BAD_VALSIZE:
+		return IDN_ELIMIT;
+	default:
+		if (rc > 0)
+			return -rc; /* errno */
+		return IDN_ESTORE;
+	}
+}
+
+void idn_handle_fold(const uint8_t *in, size_t len, uint8_t *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = in[i];
+		out[i] = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+	}
+}
+
+/* Begin a transaction, clearing stale reader slots once if the table is full
+ * (LMDB's documented remedy for readers left behind by dead processes). */
+static int txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+		mdb_reader_check(s->env, &dead);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return map_mdb(rc);
+}
+
+static int open_dbs(idn_store_t *s)
+{
+	MDB_txn *txn;
+	unsigned dbflags = s->read_only ? 0 : MDB_CREATE;
+	int ret = txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
+	if (ret)
+		return ret;
+	int rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "handles", dbflags, &s->handles);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "nas", dbflags, &s->nas);
+	if (rc) {
+		mdb_txn_abort(txn);
+		/* A read-only open of a store that was never written. */
+		return rc == MDB_NOTFOUND ? IDN_ENOENT : map_mdb(rc);
+	}
+
+	MDB_val k = { 6, "schema" }, v;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND && !s->read_only) {
+		uint8_t ver[4];
+		idn_put_be32(ver, IDN_STORE_SCHEMA);
+		v.mv_size = 4;
+		v.mv_data = ver;
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
+	} else if (rc == MDB_SUCCESS) {
+		if (v.mv_size != 4)
+			rc = MDB_CORRUPTED;
+		else if (idn_get_be32(v.mv_data) > IDN_STORE_SCHEMA) {
+			mdb_txn_abort(txn);
+			return IDN_EVERSION;
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		rc = MDB_SUCCESS;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return map_mdb(rc);
+	}
+	return map_mdb(mdb_txn_commit(txn));
+}
+
+int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **out)
+{
+	idn_store_opts_t def = { 0 };
+	if (!opts)
+		opts = &def;
+	*out = NULL;
+	if (!opts->read_only && mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+
+	idn_store_t *s = calloc(1, sizeof(*s));
+	if (!s)
+		return IDN_ENOMEM;
+	s->read_only = opts->read_only;
+
+	int ret = map_mdb(mdb_env_create(&s->env));
+	if (ret)
+		goto fail;
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE);
+	mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : 126);
+
+	/* NOTLS: readers belong to idn_reader_t objects, not threads.
+	 * NORDAHEAD: lookups are random; read-ahead only evicts useful pages. */
+	unsigned flags = MDB_NOTLS | MDB_NORDAHEAD;
+	if (opts->read_only)
+		flags |= MDB_RDONLY;
+	if (opts->nosync)
+		flags |= MDB_NOSYNC;
+	int rc = mdb_env_open(s->env, dir, flags, 0640);
+	if (rc) {
+		ret = map_mdb(rc);
+		goto fail;
+	}
+	ret = open_dbs(s);
+	if (ret)
+		goto fail;
+	*out = s;
+	return IDN_OK;
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return ret;
+}
+
+void idn_store_close(idn_store_t *s)
+{
+	if (!s)
+		return;
+	mdb_env_sync(s->env, 1);
+	mdb_env_close(s->env);
+	free(s);
+}
+
+int idn_store_backup(idn_store_t *s, const char *dir)
+{
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -errno;
+	return map_mdb(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+}
+
+int idn_store_stat(idn_store_t *s, idn_store_stat_t *st)
+{
+	MDB_txn *txn;
+	int ret = txn_begin(s, MDB_RDONLY, &txn);
+	if (ret)
+		return ret;
+	MDB_stat hs, ns;
+	MDB_envinfo info;
+	int rc = mdb_stat(txn, s->handles, &hs);
+	if (!rc)
+		rc = mdb_stat(txn, s->nas, &ns);
+	if (!rc)
+		rc = mdb_env_info(s->env, &info);
+	if (!rc) {
+		st->handles = hs.ms_entries;
+		st->homed = ns.ms_entries;
+		st->map_size = info.me_mapsize;
+		st->map_used = (uint64_t)(info.me_last_pgno + 1) * hs.ms_psize;
+	}
+	mdb_txn_abort(txn);
+	return map_mdb(rc);
+}
+
+/* Parse a stored record; IDN_ECORRUPT when the header is inconsistent. */
+static int rec_parse(const MDB_val *v, idn_record_t *rec)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size < REC_HDR || p[0] != REC_FORMAT)
+		return IDN_ECORRUPT;
+	rec->flags = p[1];
+	rec->count = idn_get_be32(p + 2);
+	rec->values.p = p + REC_HDR;
+	rec->values.len = (uint32_t)(v->mv_size - REC_HDR);
+	if (rec->count > IDN_MAX_VALUES)
+		return IDN_ECORRUPT;
+	return IDN_OK;
+}
+
+/* Fold `handle` into `buf` as an LMDB key. */
+static int make_key(const uint8_t *handle, size_t len, uint8_t *buf, MDB_val *k)
+{
+	if (len == 0 || len > IDN_STORE_MAX_KEY)
+		return len == 0 ? IDN_EINVAL : IDN_ELIMIT;
+	idn_handle_fold(handle, len, buf);
+	k->mv_size = len;
+	k->mv_data = buf;
+	return IDN_OK;
+}
+
+/* ---- read side ---- */
+
+int idn_reader_new(idn_store_t *s, idn_reader_t **out)
+{
+	idn_reader_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return IDN_ENOMEM;
+	r->s = s;
+	int ret = txn_begin(s, MDB_RDONLY, &r->txn);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	mdb_txn_reset(r->txn);
+	*out = r;
+	return IDN_OK;
+}
+
+void idn_reader_free(idn_reader_t *r)
+{
+	if (!r)
+		return;
+	mdb_txn_abort(r->txn);
+	free(r);
+}
+
+int idn_reader_begin(idn_reader_t *r)
+{
+	if (r->active)
+		return IDN_OK;
+	int rc = mdb_txn_renew(r->txn);
+	if (rc == MDB_READERS_FULL) {
+		int dead = 0;
+		mdb_reader_check(r->s->env, &dead);
+		rc = mdb_txn_renew(r->txn);
+	}
+	r->active = rc == MDB_SUCCESS;
+	return map_mdb(rc);
+}
+
+void idn_reader_end(idn_reader_t *r)
+{
+	if (r->active) {
+		mdb_txn_reset(r->txn);
+		r->active = false;
+	}
+}
+
+int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k, v;
+	if (!r->active)
+		return IDN_EINVAL;
+	int ret = make_key(handle, len, buf, &k);
+	if (ret)
+		return ret == IDN_ELIMIT ? IDN_ENOTFOUND : ret;
+	int rc = mdb_get(r->txn, r->s->handles, &k, &v);
+	if (rc)
+		return map_mdb(rc);
+	return rec_parse(&v, rec);
+}
+
+bool idn_reader_is_homed(idn_reader_t *r, const uint8_t *na, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k, v;
+	if (!r->active || make_key(na, len, buf, &k))
+		return false;
+	return mdb_get(r->txn, r->s->nas, &k, &v) == MDB_SUCCESS;
+}
+
+/* ---- write side ---- */
+
+int idn_txn_begin(idn_store_t *s, idn_txn_t **out)
+{
+	if (s->read_only)
+		return IDN_EACCES;
+	idn_txn_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return IDN_ENOMEM;
+	t->s = s;
+	int ret = txn_begin(s, 0, &t->txn);
+	if (ret) {
+		free(t);
+		return ret;
+	}
+	*out = t;
+	return IDN_OK;
+}
+
+int idn_txn_commit(idn_txn_t *t)
+{
+	int ret = t->ret;
+	if (ret)
+		mdb_txn_abort(t->txn);
+	else
+		ret = map_mdb(mdb_txn_commit(t->txn));
+	free(t);
+	return ret;
+}
+
+void idn_txn_abort(idn_txn_t *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+int idn_txn_error(const idn_txn_t *t)
+{
+	return t->ret;
+}
+
+static void txn_fail(idn_txn_t *t, int ret)
+{
+	if (t->ret == IDN_OK)
+		t->ret = ret;
+}
+
+int idn_txn_get(idn_txn_t *t, const uint8_t *handle, size_t len, idn_record_t *rec)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k, v;
+	if (t->ret)
+		return t->ret;
+	int ret = make_key(handle, len, buf, &k);
+	if (ret)
+		return ret;
+	int rc = mdb_get(t->txn, t->s->handles, &k, &v);
+	if (rc)
+		return map_mdb(rc);
+	return rec_parse(&v, rec);
+}
+
+typedef struct {
+	uint32_t index;
+	uint32_t off, len;
+} val_slot_t;
+
+static int slot_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const val_slot_t *)a)->index, y = ((const val_slot_t *)b)->index;
+	return x < y ? -1 : x > y;
+}
+
+void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
+		 const uint8_t *values, size_t values_len, uint32_t n)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k, v;
+	if (t->ret)
+		return;
+	int ret = make_key(handle, len, buf, &k);
+	if (ret || n > IDN_MAX_VALUES || values_len > UINT32_MAX - REC_HDR) {
+		txn_fail(t, ret ? ret : IDN_ELIMIT);
+		return;
+	}
+
+	/* Walk the values once: validate, note each one's index and extent. */
+	val_slot_t stack_slots[16];
+	val_slot_t *slots = n <= 16 ? stack_slots : malloc(n * sizeof(*slots));
+	if (!slots) {
+		txn_fail(t, IDN_ENOMEM);
+		return;
+	}
+	idn_wire_t w;
+	idn_wire_init_ro(&w, values, values_len);
+	uint8_t flags = IDN_REC_ALL_PUBLIC;
+	bool sorted = true;
+	for (uint32_t i = 0; i < n && !ret; i++) {
+		idn_value_t val;
+		size_t off = idn_wire_offset(&w);
+		ret = idn_value_decode(&w, &val);
+		slots[i].index = val.index;
+		slots[i].off = (uint32_t)off;
+		slots[i].len = (uint32_t)(idn_wire_offset(&w) - off);
+		if (!(val.perms & IDN_PERM_PUBLIC_READ))
+			flags &= (uint8_t)~IDN_REC_ALL_PUBLIC;
+		if (i > 0 && slots[i - 1].index >= val.index)
+			sorted = false;
+	}
+	if (!ret && idn_wire_avail(&w) != 0)
+		ret = IDN_EMALF;
+	if (!ret && !sorted) {
+		qsort(slots, n, sizeof(*slots), slot_cmp);
+		for (uint32_t i = 1; i < n; i++)
+			if (slots[i - 1].index == slots[i].index)
+				ret = IDN_EEXIST;
+	}
+	if (ret) {
+		ret = ret == IDN_EEXIST ? ret : IDN_EMALF;
+		goto done;
+	}
+
+	/* Reserve the record in place and write it straight into the page. */
+	v.mv_size = REC_HDR + values_len;
+	int rc = mdb_put(t->txn, t->s->handles, &k, &v, MDB_RESERVE);
+	if (rc) {
+		ret = map_mdb(rc);
+		goto done;
+	}
+	uint8_t *p = v.mv_data;
+	p[0] = REC_FORMAT;
+	p[1] = flags;
+	idn_put_be32(p + 2, n);
+	p += REC_HDR;
+	if (sorted) {
+		memcpy(p, values, values_len);
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			memcpy(p, values + slots[i].off, slots[i].len);
+			p += slots[i].len;
+		}
+	}
+done:
+	if (slots != stack_slots)
+		free(slots);
+	if (ret)
+		txn_fail(t, ret);
+}
+
+void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k;
+	if (t->ret)
+		return;
+	int ret = make_key(handle, len, buf, &k);
+	if (!ret)
+		ret = map_mdb(mdb_del(t->txn, t->s->handles, &k, NULL));
+	if (ret)
+		txn_fail(t, ret);
+}
+
+void idn_txn_home(idn_txn_t *t, const uint8_t *na, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY], val[5];
+	MDB_val k, v = { sizeof(val), val };
+	if (t->ret)
+		return;
+	int ret = make_key(na, len, buf, &k);
+	if (!ret) {
+		val[0] = REC_FORMAT;
+		idn_put_be32(val + 1, (uint32_t)time(NULL));
+		ret = map_mdb(mdb_put(t->txn, t->s->nas, &k, &v, 0));
+	}
+	if (ret)
+		txn_fail(t, ret);
+}
+
+void idn_txn_unhome(idn_txn_t *t, const uint8_t *na, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k;
+	if (t->ret)
+		return;
+	int ret = make_key(na, len, buf, &k);
+	if (!ret)
+		ret = map_mdb(mdb_del(t->txn, t->s->nas, &k, NULL));
+	if (ret)
+		txn_fail(t, ret);
+}
+
+void idn_txn_meta_put(idn_txn_t *t, const char *name, const void *val, size_t len)
+{
+	MDB_val k = { strlen(name), (void *)name }, v = { len, (void *)val };
+	if (t->ret)
+		return;
+	int rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	if (rc)
+		txn_fail(t, map_mdb(rc));
+}
+
+int idn_txn_meta_get(idn_txn_t *t, const char *name, idn_bytes_t *val)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	if (t->ret)
+		return t->ret;
+	int rc = mdb_get(t->txn, t->s->meta, &k, &v);
+	if (rc)
+		return map_mdb(rc);
+	val->p = v.mv_data;
+	val->len = (uint32_t)v.mv_size;
+	return IDN_OK;
+}
+
+int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na), void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int ret = txn_begin(s, MDB_RDONLY, &txn);
+	if (ret)
+		return ret;
+	int rc = mdb_cursor_open(txn, s->nas, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return map_mdb(rc);
+	}
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		idn_bytes_t na = { k.mv_data, (uint32_t)k.mv_size };
+		if (cb(arg, na))
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return rc == 0 || rc == MDB_NOTFOUND ? IDN_OK : map_mdb(rc);
+}

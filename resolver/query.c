@@ -203,7 +203,7 @@ static bool homed_hier(idn_query_t *q, const uint8_t *p, size_t len, bool derive
  * or 0.NA/P or an ancestor is homed, or CNRI's derived-prefix entry
  * 0.NA/0.NA/P (or an ancestor) is.
  */
-static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
+static bool is_served_uncached(idn_query_t *q, const uint8_t *h, size_t len)
 {
 	if (prefix_eq_na(h, len)) {
 		static const uint8_t root[] = "0.NA/0.NA";
@@ -215,6 +215,27 @@ static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
 	if (!slash)
 		return false;
 	return homed_hier(q, h, (size_t)(slash - h), false);
+}
+
+static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
+{
+	/* The decision depends only on the part before the first '/'. */
+	const uint8_t *slash = memchr(h, '/', len);
+	size_t plen = slash ? (size_t)(slash - h) : len;
+	if (prefix_eq_na(h, len))
+		plen = len; /* prefix handles: the whole name decides */
+	uint64_t snap = idn_reader_snapshot(q->reader);
+	if (plen <= sizeof(q->served_prefix) && snap == q->served_snapshot &&
+	    plen == q->served_len && memcmp(h, q->served_prefix, plen) == 0)
+		return q->served;
+	bool ok = is_served_uncached(q, h, len);
+	if (plen <= sizeof(q->served_prefix)) {
+		q->served_snapshot = snap;
+		q->served_len = plen;
+		memcpy(q->served_prefix, h, plen);
+		q->served = ok;
+	}
+	return ok;
 }
 
 /* ---- resolution ---- */

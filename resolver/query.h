@@ -67,6 +67,13 @@ typedef struct {
 	int decode_err;
 	int state;
 
+	/* The last responsibility decision, valid within one read snapshot:
+	 * consecutive requests mostly share a prefix. */
+	uint64_t served_snapshot;
+	uint8_t served_prefix[64];
+	size_t served_len;
+	bool served;
+
 	idn_query_stats_t stats;
 	const char *why;          /* last malformed-input description (static) */
 } idn_query_t;

@@ -53,6 +53,7 @@ struct idn_reader {
 	idn_store_t *s;
 	MDB_txn *txn;
 	bool active;
+	uint64_t snapshot;
 };
 
 struct idn_txn {
@@ -301,7 +302,13 @@ int idn_reader_begin(idn_reader_t *r)
 		rc = mdb_txn_renew(r->txn);
 	}
 	r->active = rc == MDB_SUCCESS;
+	r->snapshot++;
 	return map_mdb(rc);
+}
+
+uint64_t idn_reader_snapshot(const idn_reader_t *r)
+{
+	return r->snapshot;
 }
 
 void idn_reader_end(idn_reader_t *r)

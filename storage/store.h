@@ -77,6 +77,9 @@ int idn_reader_new(idn_store_t *s, idn_reader_t **out);
 void idn_reader_free(idn_reader_t *r);
 int idn_reader_begin(idn_reader_t *r);
 void idn_reader_end(idn_reader_t *r);
+/* Changes with every idn_reader_begin(): answers derived from the store may
+ * be cached by callers for as long as this value stays the same. */
+uint64_t idn_reader_snapshot(const idn_reader_t *r);
 
 /* Look up a handle. IDN_ENOTFOUND if absent; IDN_ECORRUPT if the stored
  * value does not decode. */

@@ -11,8 +11,6 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/util/testutil.o $(LIB)
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
-# libFuzzer builds (clang), separate folder.
-FUZZ_BUILD := build-fuzz
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS_FUZZ)
+# libFuzzer builds (clang) go to build-fuzz/, driven by the script.
 fuzz: deps
 	tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)

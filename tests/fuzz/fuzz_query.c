@@ -1,8 +1,10 @@
 /* fuzz_query.c - libFuzzer target: any bytes through query consume/produce over a small store. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "proto/record.h"
 #include "resolver/query.h"
 
 static idn_store_t *store;

@@ -62,6 +62,7 @@ typedef struct worker {
 	struct evconnlistener *listener;
 	int tcp_conns;
 	struct conn *conns;
+	struct event *sweep;      /* idle-connection sweep, once a second */
 
 	/* rate-limited logging of bad input */
 	uint32_t log_second;

@@ -13,6 +13,7 @@ SECS=${SECONDS_PER_RUN:-5}
 COUNTS=${COUNTS:-100000}
 [ "${BENCH_LARGE:-0}" = 1 ] && COUNTS="$COUNTS 10000000"
 WORK=${WORKDIR:-$(mktemp -d /tmp/idn-bench-XXXXXX)}
+mkdir -p "$WORK"
 pids=()
 cleanup() {
 	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done

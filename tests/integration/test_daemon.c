@@ -350,6 +350,46 @@ static void test_config_errors(void **s)
 	assert_non_null(strstr(out, "node-prefix = \"77.1\""));
 }
 
+/* A client that sends its request and shuts down its side still gets the answer. */
+static void test_tcp_half_close(void **s)
+{
+	int fd = tcp_socket();
+	uint8_t req[128], resp[2048];
+	size_t n = make_resolve(req, sizeof(req), "88.100.12/PN-0001", 21);
+	assert_int_equal(send(fd, req, n, 0), (ssize_t)n);
+	shutdown(fd, SHUT_WR);
+	assert_true(tcp_read_msg(fd, resp, sizeof(resp)) > 0);
+	assert_int_equal(idn_get_be32(resp + 24), IDN_RC_SUCCESS);
+	assert_int_equal(tcp_read_msg(fd, resp, sizeof(resp)), 0);
+	close(fd);
+}
+
+/* A connection that stays silent is closed after tcp-idle-timeout; one that
+ * sent half a message too. */
+static void test_tcp_idle_timeout(void **s)
+{
+	tu_daemon_t d2;
+	const char *extra[] = { "--tcp-idle-timeout=1", NULL };
+	assert_int_equal(tu_daemon_start(&d2, extra), 0);
+	int fds[2];
+	for (int i = 0; i < 2; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)d2.port) };
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	assert_int_equal(send(fds[1], "\x02\x0b\x02", 3, 0), 3);
+	for (int i = 0; i < 2; i++) {
+		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 5000), 1); /* closed within a bounded time */
+		char c;
+		assert_int_equal(recv(fds[i], &c, 1, 0), 0);
+		close(fds[i]);
+	}
+	assert_int_equal(tu_daemon_stop(&d2), 0);
+	tu_daemon_cleanup(&d2);
+}
+
 /* Last: SIGTERM stops the node cleanly, and it starts again on its store. */
 static void test_stop_restart(void **s)
 {
@@ -368,6 +408,8 @@ int main(void)
 		cmocka_unit_test(test_site_info),
 		cmocka_unit_test(test_tcp_persistent_pipelined),
 		cmocka_unit_test(test_tcp_bad_length),
+		cmocka_unit_test(test_tcp_half_close),
+		cmocka_unit_test(test_tcp_idle_timeout),
 		cmocka_unit_test(test_udp_garbage),
 		cmocka_unit_test(test_udp_multipacket_request),
 		cmocka_unit_test(test_udp_large_answer),

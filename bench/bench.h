@@ -39,6 +39,7 @@ typedef struct {
 
 int bench_stats_init(bench_stats_t *s);
 void bench_stats_free(bench_stats_t *s);
+void bench_stats_reset(bench_stats_t *s);
 void bench_stats_add(bench_stats_t *s, double usec, uint32_t rcode);
 double bench_stats_pct(const bench_stats_t *s, double pct);
 void bench_stats_print(const bench_stats_t *s, const char *mode, bool json);

@@ -110,10 +110,7 @@ int bench_gen_udp(const bench_opts_t *o)
 		now = bench_now();
 		if (!measuring && now >= measure) {
 			measuring = true;
-			uint64_t *h = st.hist;
-			memset(h, 0, (BENCH_HIST + 1) * sizeof(uint64_t));
-			memset(&st, 0, sizeof(st));
-			st.hist = h;
+			bench_stats_reset(&st); /* the warm-up does not count */
 			start = now;
 		}
 		for (int i = 0; i < k; i++) {
@@ -200,10 +197,7 @@ int bench_gen_tcp(const bench_opts_t *o)
 		now = bench_now();
 		if (!measuring && now >= measure) {
 			measuring = true;
-			uint64_t *h = st.hist;
-			memset(h, 0, (BENCH_HIST + 1) * sizeof(uint64_t));
-			memset(&st, 0, sizeof(st));
-			st.hist = h;
+			bench_stats_reset(&st); /* the warm-up does not count */
 			start = now;
 		}
 		if (k == 0) {

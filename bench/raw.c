@@ -36,6 +36,9 @@ static int bind_any(const char *listen_addr, int type, uint16_t *port)
 	getsockname(fd, (struct sockaddr *)&ss, &l);
 	*port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 					      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	/* Scripts wait for this line before they start the load. */
+	printf("ready port=%u\n", *port);
+	fflush(stdout);
 	return fd;
 }
 
@@ -59,8 +62,6 @@ int bench_raw_udp(const bench_opts_t *o)
 	int fd = bind_any(o->listen, SOCK_DGRAM, &port);
 	if (fd < 0)
 		return 1;
-	printf("ready port=%u\n", port);
-	fflush(stdout);
 	size_t size = o->reply_size < 64 ? 64 : o->reply_size > 512 ? 512 : o->reply_size;
 	static uint8_t rx[BATCH][600], tx[BATCH][512];
 	struct mmsghdr rm[BATCH], sm[BATCH];
@@ -114,8 +115,6 @@ int bench_raw_tcp(const bench_opts_t *o)
 	int lfd = bind_any(o->listen, SOCK_STREAM, &port);
 	if (lfd < 0)
 		return 1;
-	printf("ready port=%u\n", port);
-	fflush(stdout);
 	size_t size = o->reply_size < 64 ? 64 : o->reply_size > 4096 ? 4096 : o->reply_size;
 	uint8_t reply[4096];
 	fixed_reply(reply, size);

@@ -38,6 +38,14 @@ void bench_stats_free(bench_stats_t *s)
 	s->hist = NULL;
 }
 
+void bench_stats_reset(bench_stats_t *s)
+{
+	uint64_t *h = s->hist;
+	memset(h, 0, (BENCH_HIST + 1) * sizeof(uint64_t));
+	memset(s, 0, sizeof(*s));
+	s->hist = h;
+}
+
 void bench_stats_add(bench_stats_t *s, double usec, uint32_t rcode)
 {
 	size_t b = usec < 0 ? 0 : usec >= BENCH_HIST ? BENCH_HIST : (size_t)usec;

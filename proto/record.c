@@ -51,18 +51,25 @@ size_t idn_value_size(const idn_value_t *v)
 	return 14 + 4 + v->type.len + 4 + v->data.len + 4 + v->refs.len;
 }
 
-bool idn_value_ref_next(const idn_value_t *v, size_t *pos, idn_bytes_t *handle, uint32_t *index)
+/* Next (ByteString handle, int4 index) pair of a validated run: the shape of
+ * value references and of HS_VLIST entries alike. */
+static bool pair_next(idn_bytes_t raw, size_t *pos, idn_bytes_t *handle, uint32_t *index)
 {
-	if (*pos >= v->refs.len)
+	if (*pos >= raw.len)
 		return false;
 	idn_wire_t w;
-	idn_wire_init_ro(&w, v->refs.p + *pos, v->refs.len - *pos);
+	idn_wire_init_ro(&w, raw.p + *pos, raw.len - *pos);
 	*handle = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
 	*index = idn_wire_get_u32(&w);
 	if (w.err)
 		return false;
 	*pos += idn_wire_offset(&w);
 	return true;
+}
+
+bool idn_value_ref_next(const idn_value_t *v, size_t *pos, idn_bytes_t *handle, uint32_t *index)
+{
+	return pair_next(v->refs, pos, handle, index);
 }
 
 static uint8_t upper(uint8_t c)
@@ -150,16 +157,7 @@ int idn_vlist_decode(const uint8_t *p, size_t len, idn_vlist_t *v)
 
 bool idn_vlist_next(const idn_vlist_t *v, size_t *pos, idn_bytes_t *handle, uint32_t *index)
 {
-	if (*pos >= v->raw.len)
-		return false;
-	idn_wire_t w;
-	idn_wire_init_ro(&w, v->raw.p + *pos, v->raw.len - *pos);
-	*handle = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
-	*index = idn_wire_get_u32(&w);
-	if (w.err)
-		return false;
-	*pos += idn_wire_offset(&w);
-	return true;
+	return pair_next(v->raw, pos, handle, index);
 }
 
 void idn_vlist_encode(idn_wire_t *w, uint32_t n, const idn_bytes_t *handles,

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "proto/record.h"
+#include "tests/util/testutil.h"
 #include "storage/store.h"
 
 typedef struct {
@@ -21,8 +22,7 @@ typedef struct {
 static int setup(void **state)
 {
 	fx_t *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idn-test-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir("test-store", f->dir, sizeof(f->dir)), 0);
 	assert_int_equal(idn_store_open(f->dir, NULL, &f->s), IDN_OK);
 	*state = f;
 	return 0;
@@ -32,9 +32,10 @@ static int teardown(void **state)
 {
 	fx_t *f = *state;
 	idn_store_close(f->s);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s %s-backup", f->dir, f->dir);
-	assert_int_equal(system(cmd), 0);
+	char backup[96];
+	snprintf(backup, sizeof(backup), "%s-backup", f->dir);
+	tu_rmrf(backup);
+	assert_int_equal(tu_rmrf(f->dir), 0);
 	free(f);
 	return 0;
 }

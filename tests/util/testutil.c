@@ -236,3 +236,18 @@ int tu_run(const char *cmd, char *out, size_t cap)
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+int tu_tmpdir(const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/idn-%s-XXXXXX", what);
+	return mkdtemp(buf) ? 0 : -1;
+}
+
+int tu_rmrf(const char *dir)
+{
+	char cmd[512];
+	if (strncmp(dir, "/tmp/idn-", 9) != 0 || strchr(dir, '\''))
+		return -1; /* only ever our own temp dirs */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}

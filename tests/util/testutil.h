@@ -56,3 +56,8 @@ int tu_daemon_alive(tu_daemon_t *d);
 
 /* Run a shell command, capture up to cap-1 bytes of stdout in out; returns exit status. */
 int tu_run(const char *cmd, char *out, size_t cap);
+
+/* A new empty directory /tmp/idn-<what>-XXXXXX in buf (>= 64 bytes); 0 or -1. */
+int tu_tmpdir(const char *what, char *buf, size_t len);
+/* Remove a directory tree made by tu_tmpdir; 0 or -1. */
+int tu_rmrf(const char *dir);

@@ -41,6 +41,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDLIBS = $(PKG_LIBS) $(LDLIBS_BASE) $(LDLIBS)
 
+# The first goal is `all`, whatever the module fragments define.
+.DEFAULT_GOAL := all
+
 LIB := $(BUILD)/libidnode.a
 LIB_SRCS :=
 BINS :=
@@ -65,7 +68,8 @@ all: deps $(BINS)
 deps:
 	@deploy/install-deps.sh
 
-$(BUILD)/%.o: %.c
+# Packages are installed before anything compiles, also under make -j.
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

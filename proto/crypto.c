@@ -1,4 +1,6 @@
 /* crypto.c - digests and randomness on OpenSSL 3's EVP interface. */
+#include <limits.h>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -50,5 +52,14 @@ int idn_digest(int alg, const void *p, size_t n, uint8_t *out, size_t *outlen)
 
 int idn_random(void *buf, size_t n)
 {
-	return RAND_bytes(buf, (int)n) == 1 ? IDN_OK : IDN_ECRYPTO;
+	/* RAND_bytes takes an int count. */
+	uint8_t *p = buf;
+	while (n > 0) {
+		int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+		if (RAND_bytes(p, chunk) != 1)
+			return IDN_ECRYPTO;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return IDN_OK;
 }

@@ -93,27 +93,25 @@ int idn_msg_decode(const uint8_t *buf, size_t len, idn_msg_t *out)
 
 bool idn_version_ge(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
-	/* CNRI: a major version 5 is an old 2.0 peer that mislabelled itself; it
-	 * only equals 5.x and is older than anything 2.1 or later. */
-	if (a == 5 && c != 5)
-		return c < 2 || (c == 2 && d == 0);
-	if (c == 5 && a != 5)
-		return false;
+	/* CNRI AbstractMessage.hasEqualOrGreaterVersion: an ancient client sent
+	 * major 5 by mistake. A 5.x message is only >= another 5.x, and every
+	 * other version counts as >= 5.x; so a 5.x peer gets no 2.1+ feature. */
+	if (a == 5)
+		return c == 5 && b >= d;
+	if (c == 5)
+		return true;
 	return a > c || (a == c && b >= d);
 }
 
 void idn_msg_negotiate(const idn_envelope_t *req, uint8_t *major, uint8_t *minor)
 {
+	/* CNRI setSupportedProtocolVersion: take the peer's suggested version
+	 * (its own version when it suggests none), capped at ours. A 5.x peer is
+	 * answered in 5.x, as CNRI does: the cap never applies to it. */
 	uint8_t ma = req->sugg_major, mi = req->sugg_minor;
 	if (ma == 0) {
 		ma = req->major;
 		mi = req->minor;
-	}
-	/* Old 2.0 peers (major 5) get 2.0 framing back... */
-	if (ma == 5 || req->major == 5) {
-		*major = 2;
-		*minor = 0;
-		return;
 	}
 	if (idn_version_ge(ma, mi, IDN_PROTO_MAJOR, IDN_PROTO_MINOR)) {
 		ma = IDN_PROTO_MAJOR;

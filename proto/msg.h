@@ -178,11 +178,16 @@ int idn_msg_decode_message(const idn_envelope_t *env, const uint8_t *buf, size_t
  * Bytes after envelope + MessageLength are IDN_EMALF. */
 int idn_msg_decode(const uint8_t *buf, size_t len, idn_msg_t *out);
 
-/* The version a server answers in: min(peer's suggested version, ours).
- * A peer that suggests nothing (low bits 0) is taken at its own version. */
+/* The version a server answers in: min(peer's suggested version, ours),
+ * compared with idn_version_ge(). A peer that suggests nothing (low bits 0)
+ * is taken at its own version. A 5.x peer is answered in 5.x, as CNRI does
+ * (5.x is never >= 2.11, so the cap does not apply to it). */
 void idn_msg_negotiate(const idn_envelope_t *req, uint8_t *major, uint8_t *minor);
 
-/* True when version a.b >= c.d. CNRI: major 5 is a mislabelled 2.0. */
+/* True when version a.b >= c.d, by CNRI's rule for the ancient clients that
+ * sent major 5 by mistake: a 5.x version is >= only 5.x versions with a
+ * lower or equal minor, and every other version is >= any 5.x. So a 5.x
+ * peer never gets a feature gated on 2.1 or later (it is treated as 2.0). */
 bool idn_version_ge(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
 
 /* ------------------------------------------------------------------ */
@@ -226,13 +231,16 @@ void idn_resolve_req_encode(idn_wire_t *w, const idn_resolve_req_t *r);
 int idn_handle_body_decode(const uint8_t *body, size_t len, idn_bytes_t *handle);
 
 /*
- * Error response body: [digest] ByteString message. `digest` may be NULL.
- * The message is truncated to what fits.
+ * Error response body: ByteString message (a request digest, when the
+ * response carries one, is written by the caller before it). The message is
+ * truncated to what fits; if not even its length fits, w->err is IDN_ESPACE.
  */
 void idn_error_body_encode(idn_wire_t *w, const char *message);
 
 /* Decode an error body (after any digest): the message, possibly empty.
- * Tolerates an empty body (some servers send none). */
+ * Tolerates an empty body (some servers send none) and ignores bytes after
+ * the message, as CNRI's reader does. IDN_EFEWDATA / IDN_ELIMIT on a bad
+ * message length. */
 int idn_error_body_decode(const uint8_t *body, size_t len, idn_bytes_t *message);
 
 /*

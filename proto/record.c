@@ -1,5 +1,4 @@
 /* record.c - handle values and the records inside them: HS_ADMIN, HS_VLIST, HS_SITE, HS_PUBKEY. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "proto/crypto.h"
@@ -87,6 +86,9 @@ static bool eq_ci(const uint8_t *a, const uint8_t *b, size_t n)
 
 bool idn_type_matches(idn_bytes_t type, idn_bytes_t query)
 {
+	/* CNRI Util.isParentTypeInArray: a value without a type never matches. */
+	if (type.len == 0)
+		return false;
 	if (query.len > 0 && query.p[query.len - 1] == '.') {
 		/* "URL." matches "URL" and "URL.anything". */
 		size_t base = query.len - 1;
@@ -263,30 +265,34 @@ uint32_t idn_site_server_index(uint8_t hash_option, uint32_t n_servers, const ui
 {
 	if (n_servers <= 1)
 		return 0;
-	const uint8_t *slash = memchr(handle, '/', len);
+	const uint8_t *slash = len ? memchr(handle, '/', len) : NULL;
 	const uint8_t *part = handle;
 	size_t plen = len;
 	if (hash_option == 0) {
-		plen = slash ? (size_t)(slash - handle) : len;
+		/* CNRI Util.getPrefixPart: a handle without "/" hashes as "0.NA". */
+		if (slash) {
+			plen = (size_t)(slash - handle);
+		} else {
+			part = (const uint8_t *)"0.NA";
+			plen = 4;
+		}
 	} else if (hash_option == 1 && slash) {
 		part = slash + 1;
 		plen = len - (size_t)(part - handle);
 	}
-	uint8_t stackbuf[512] = { 0 };
-	uint8_t *buf = plen <= sizeof(stackbuf) ? stackbuf : malloc(plen);
-	if (!buf)
+	/* No request can carry a longer handle (IDN_MAX_HANDLE_LEN), so a stack
+	 * copy suffices; anything longer goes to server 0. */
+	uint8_t buf[IDN_MAX_HANDLE_LEN];
+	if (plen > sizeof(buf))
 		return 0;
 	for (size_t i = 0; i < plen; i++)
 		buf[i] = upper(part[i]);
 	uint8_t md[IDN_DIGEST_MAX];
 	size_t mdlen = 0;
-	int ret = idn_digest(IDN_DIGEST_MD5, buf, plen, md, &mdlen);
-	if (buf != stackbuf)
-		free(buf);
-	if (ret || mdlen != 16)
+	if (idn_digest(IDN_DIGEST_MD5, buf, plen, md, &mdlen) != IDN_OK || mdlen != 16)
 		return 0;
 	int32_t v = (int32_t)idn_get_be32(md + 12);
-	/* CNRI's Math.abs(INT_MIN) stays negative; pick server 0 for it. */
+	/* CNRI's Math.abs(INT_MIN) stays negative and fails; pick server 0. */
 	if (v == INT32_MIN)
 		return 0;
 	return (uint32_t)(v < 0 ? -v : v) % n_servers;
@@ -307,19 +313,21 @@ int idn_pubkey_decode(const uint8_t *p, size_t len, idn_pubkey_t *k)
 	if (starts_with(p, len, "-----BEGIN")) {
 		k->kind = IDN_KEY_PEM;
 		k->pem = (idn_bytes_t){ p, (uint32_t)len };
-		return IDN_OK;
+		return len > UINT32_MAX ? IDN_ELIMIT : IDN_OK;
 	}
 	idn_wire_t w;
 	idn_wire_init_ro(&w, p, len);
 	k->type = idn_wire_get_bstr(&w, 64);
-	idn_wire_get_u16(&w);
+	idn_wire_get_u16(&w); /* reserved flags */
 	if (w.err)
 		return w.err;
+	/* Big integers stay within 8 KiB (64 kbit keys). Trailing bytes are
+	 * ignored, as CNRI's reader does: its RSA encoder always appends 4 zero
+	 * bytes (it sizes the blob for one ByteString more than it writes). */
 	if (idn_bytes_eq_str(k->type, "RSA_PUB_KEY")) {
 		k->kind = IDN_KEY_RSA;
 		k->rsa_e = idn_wire_get_bstr(&w, 8192);
 		k->rsa_n = idn_wire_get_bstr(&w, 8192);
-		/* CNRI writes 4 trailing zero bytes; ignore what follows. */
 	} else if (idn_bytes_eq_str(k->type, "DSA_PUB_KEY")) {
 		k->kind = IDN_KEY_DSA;
 		k->dsa_q = idn_wire_get_bstr(&w, 8192);
@@ -334,30 +342,39 @@ int idn_pubkey_decode(const uint8_t *p, size_t len, idn_pubkey_t *k)
 	} else if (idn_bytes_eq_str(k->type, "SM2_PUB_KEY")) {
 		k->kind = IDN_KEY_SM2;
 		k->pem = idn_wire_get_bstr(&w, 8192);
+	} else if (idn_bytes_eq_str(k->type, "SM9_PUB_KEY")) {
+		k->kind = IDN_KEY_SM9;
+		k->pem = idn_wire_get_bstr(&w, 8192);
 	} else {
 		return IDN_EMALF;
 	}
-	return w.err;
+	if (w.err) {
+		k->kind = IDN_KEY_UNKNOWN;
+		return w.err;
+	}
+	return IDN_OK;
 }
 
 void idn_pubkey_encode_rsa(idn_wire_t *w, idn_bytes_t e, idn_bytes_t n)
 {
 	/* Java BigInteger.toByteArray(): minimal two's complement, so a leading
-	 * 0x00 when the top bit is set. Leading zeros of the input are dropped. */
+	 * 0x00 when the top bit is set, and one 0x00 byte for zero. Leading zeros
+	 * of the input are dropped. */
 	idn_bytes_t parts[2] = { e, n };
 	idn_wire_put_str(w, "RSA_PUB_KEY");
 	idn_wire_put_u16(w, 0);
 	for (int i = 0; i < 2; i++) {
 		idn_bytes_t b = parts[i];
-		while (b.len > 1 && b.p[0] == 0) {
+		while (b.len > 0 && b.p[0] == 0) {
 			b.p++;
 			b.len--;
 		}
-		bool pad = b.len > 0 && (b.p[0] & 0x80);
+		bool pad = b.len == 0 || (b.p[0] & 0x80);
 		idn_wire_put_u32(w, b.len + (pad ? 1 : 0));
 		if (pad)
 			idn_wire_put_u8(w, 0);
 		idn_wire_put_raw(w, b.p, b.len);
 	}
+	/* CNRI's 4 trailing zero bytes, for byte-identical blobs. */
 	idn_wire_put_u32(w, 0);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/msg.h" /* IDN_MAX_BSTR, IDN_MAX_HANDLE_LEN */
 #include "proto/wire.h"
 
 /*
@@ -65,8 +66,14 @@ typedef struct {
 	idn_bytes_t refs;      /* raw reference entries (without the count) */
 } idn_value_t;
 
-/* Read one value at the cursor (values are not length-prefixed). */
+/* Read one value at the cursor (values are not length-prefixed); v borrows
+ * from the cursor's buffer. Returns the cursor's error, latched: IDN_EFEWDATA
+ * when the value runs past the end, IDN_ELIMIT for a type over
+ * IDN_MAX_TYPE_LEN, data over IDN_MAX_VALUE_DATA, more than IDN_MAX_REFS
+ * references or a reference handle over IDN_MAX_HANDLE_LEN. */
 int idn_value_decode(idn_wire_t *w, idn_value_t *v);
+/* Write v at the cursor (errors latch in w->err). v->refs is written raw
+ * after v->n_refs, so a decoded value re-encodes byte for byte. */
 void idn_value_encode(idn_wire_t *w, const idn_value_t *v);
 /* Bytes idn_value_encode() writes for v. */
 size_t idn_value_size(const idn_value_t *v);
@@ -76,7 +83,8 @@ size_t idn_value_size(const idn_value_t *v);
 bool idn_value_ref_next(const idn_value_t *v, size_t *pos, idn_bytes_t *handle, uint32_t *index);
 
 /* CNRI filter semantics: type `query` matches `type`, ASCII case-insensitive;
- * a query ending in '.' also matches every subtype ("URL." ~ "URL", "URL.x"). */
+ * a query ending in '.' also matches every subtype ("URL." ~ "URL", "URL.x").
+ * A value with an empty type matches no query (CNRI). */
 bool idn_type_matches(idn_bytes_t type, idn_bytes_t query);
 /* HandleValue.hasType: `type` is `base` or `base.` followed by anything. */
 bool idn_type_is(idn_bytes_t type, const char *base);
@@ -88,7 +96,10 @@ typedef struct {
 	uint32_t admin_index;
 } idn_admin_t;
 
+/* IDN_OK, IDN_EFEWDATA / IDN_ELIMIT (admin id over IDN_MAX_HANDLE_LEN), or
+ * IDN_EMALF for trailing bytes other than the legacy two zero bytes. */
 int idn_admin_decode(const uint8_t *p, size_t len, idn_admin_t *a);
+/* Current form (no legacy bytes); errors latch in w->err. */
 void idn_admin_encode(idn_wire_t *w, const idn_admin_t *a);
 
 /* HS_VLIST data: int4 count then (ByteString handle, int4 index) entries. */
@@ -97,7 +108,11 @@ typedef struct {
 	idn_bytes_t raw;       /* the entries, validated */
 } idn_vlist_t;
 
+/* Validates every entry. IDN_EFEWDATA when the entries run past the end (or
+ * the count cannot fit), IDN_ELIMIT for a count over IDN_MAX_BSTR or a handle over
+ * IDN_MAX_HANDLE_LEN, IDN_EMALF for trailing bytes. */
 int idn_vlist_decode(const uint8_t *p, size_t len, idn_vlist_t *v);
+/* Next entry of a decoded list; `*pos` starts at 0; false at the end. */
 bool idn_vlist_next(const idn_vlist_t *v, size_t *pos, idn_bytes_t *handle, uint32_t *index);
 /* Encode from parallel arrays. */
 void idn_vlist_encode(idn_wire_t *w, uint32_t n, const idn_bytes_t *handles, const uint32_t *indexes);
@@ -139,27 +154,50 @@ typedef struct {
 	idn_site_server_t servers[IDN_SITE_MAX_SERVERS];
 } idn_site_t;
 
+/* Decode SiteInfo (s is large: ~6.5 KiB; borrows from p). IDN_ELIMIT for more
+ * than IDN_SITE_MAX_ATTRS / _SERVERS / _IFS entries or an over-long string,
+ * IDN_EFEWDATA when truncated, IDN_EMALF for trailing bytes. */
 int idn_site_decode(const uint8_t *p, size_t len, idn_site_t *s);
+/* Byte-exact inverse of idn_site_decode; IDN_ELIMIT latches in w->err when a
+ * count is over its cap. */
 void idn_site_encode(idn_wire_t *w, const idn_site_t *s);
 
-/* CNRI server selection: index into s->servers for `handle` (section 7.1). */
+/* CNRI server selection: index into s->servers for `handle` (section 7.1):
+ * MD5 of the upper-cased prefix (option 0; "0.NA" when there is no "/"),
+ * suffix (1; the whole handle when there is no "/") or whole handle (2, and
+ * any unknown option, which CNRI refuses). 0 when n_servers <= 1, for the
+ * 2^-32 case CNRI fails on, and for a handle over IDN_MAX_HANDLE_LEN. */
 uint32_t idn_site_server_index(uint8_t hash_option, uint32_t n_servers,
 			       const uint8_t *handle, size_t len);
 
 /* HS_PUBKEY blob. Big integers are unsigned magnitudes (leading zeros kept
  * as on the wire; callers strip them). */
-enum { IDN_KEY_UNKNOWN = 0, IDN_KEY_RSA, IDN_KEY_DSA, IDN_KEY_DH, IDN_KEY_SM2, IDN_KEY_PEM };
+enum {
+	IDN_KEY_UNKNOWN = 0,
+	IDN_KEY_RSA,
+	IDN_KEY_DSA,
+	IDN_KEY_DH,
+	IDN_KEY_SM2,
+	IDN_KEY_PEM,
+	IDN_KEY_SM9,           /* IDIS; same shape as SM2_PUB_KEY */
+};
 
 typedef struct {
 	int kind;              /* IDN_KEY_* */
 	idn_bytes_t type;      /* the key type string (empty for IDN_KEY_PEM) */
 	idn_bytes_t rsa_e, rsa_n;
-	idn_bytes_t dsa_q, dsa_p, dsa_g, dsa_y;
-	idn_bytes_t pem;       /* SM2_PUB_KEY payload, or the whole value for PEM text */
+	idn_bytes_t dsa_q, dsa_p, dsa_g, dsa_y; /* DH_PUB_KEY: y, p, g here too */
+	idn_bytes_t pem;       /* SM2_PUB_KEY / SM9_PUB_KEY payload (the IDIS docs say
+				* PEM text; an SDK test writes DER: accept both), or
+				* the whole value for IDN_KEY_PEM */
 } idn_pubkey_t;
 
-/* Decode a CNRI binary key blob, an SM2_PUB_KEY blob, or PEM text
- * ("-----BEGIN PUBLIC KEY-----", as the IDIS SDK stores it). */
+/* Decode a CNRI binary key blob (RSA_PUB_KEY, DSA_PUB_KEY, DH_PUB_KEY), an
+ * IDIS SM2_PUB_KEY / SM9_PUB_KEY blob, or PEM text ("-----BEGIN ...", as the
+ * IDIS SDK stores it). Bytes after the key fields are ignored, as CNRI does
+ * (its RSA blobs end in 4 zero bytes). IDN_EMALF for an unknown key type,
+ * IDN_EFEWDATA / IDN_ELIMIT for bad lengths; k->kind is IDN_KEY_UNKNOWN on
+ * error. */
 int idn_pubkey_decode(const uint8_t *p, size_t len, idn_pubkey_t *k);
 /* Encode RSA_PUB_KEY as CNRI does (e, n with sign bytes, then 4 zero bytes).
  * e and n are unsigned big-endian magnitudes. */

@@ -36,6 +36,13 @@ typedef struct {
 
 static inline void idn_wire_init(idn_wire_t *w, void *buf, size_t len)
 {
+	/* (NULL, 0) is an empty buffer; give it an address so that no pointer
+	 * arithmetic is ever done on NULL (undefined even for + 0). */
+	static const uint8_t none[1];
+	if (!buf) {
+		buf = (void *)none;
+		len = 0;
+	}
 	w->base = w->pos = (uint8_t *)buf;
 	w->end = w->base + len;
 	w->err = IDN_OK;
@@ -126,6 +133,8 @@ static inline uint32_t idn_wire_get_u32(idn_wire_t *w)
 
 static inline uint64_t idn_wire_get_u64(idn_wire_t *w)
 {
+	if (!idn_wire_need(w, 8, false)) /* all or nothing, like the other widths */
+		return 0;
 	uint64_t hi = idn_wire_get_u32(w);
 	uint64_t lo = idn_wire_get_u32(w);
 	return (hi << 32) | lo;
@@ -189,6 +198,8 @@ static inline void idn_wire_put_u32(idn_wire_t *w, uint32_t v)
 
 static inline void idn_wire_put_u64(idn_wire_t *w, uint64_t v)
 {
+	if (!idn_wire_need(w, 8, true))
+		return;
 	idn_wire_put_u32(w, (uint32_t)(v >> 32));
 	idn_wire_put_u32(w, (uint32_t)v);
 }
@@ -222,7 +233,8 @@ static inline void idn_wire_put_str(idn_wire_t *w, const char *s)
 /* Overwrite 4 bytes at an absolute offset already written (length patching). */
 static inline void idn_wire_patch_u32(idn_wire_t *w, size_t off, uint32_t v)
 {
-	if (w->err || w->ro || off + 4 > (size_t)(w->pos - w->base))
+	size_t used = (size_t)(w->pos - w->base);
+	if (w->err || w->ro || off > used || used - off < 4) /* no off + 4 wrap-around */
 		return;
 	idn_put_be32(w->base + off, v);
 }

@@ -24,10 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		size_t pos = 0;
 		idn_bytes_t h;
-		uint32_t idx;
+		uint32_t idx, n = 0;
 		while (idn_value_ref_next(&v, &pos, &h, &idx))
-			;
+			n++;
+		if (n != v.n_refs)
+			abort();
+		/* A (non-empty) type always matches itself as a query. */
+		if (v.type.len && !idn_type_matches(v.type, v.type))
+			abort();
 		idn_type_matches(v.type, v.data);
+		idn_type_is(v.type, "HS_ADMIN");
 	}
 	free(out);
 	return 0;

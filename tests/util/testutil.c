@@ -54,17 +54,26 @@ int tu_load_capture(const char *rel, tu_line_t **lines)
 		return -1;
 	int n = 0, cap = 0;
 	tu_line_t *v = NULL;
-	char *buf = NULL;
+	char *buf = NULL, *note = NULL;
 	size_t bcap = 0;
 	ssize_t got;
 	while ((got = getline(&buf, &bcap, f)) > 0) {
+		if (buf[0] == '#') {
+			const char *t = buf + (buf[1] == ' ' ? 2 : 1);
+			free(note);
+			note = strndup(t, strcspn(t, "\r\n"));
+			continue;
+		}
 		if (buf[0] != 'C' && buf[0] != 'S')
 			continue;
 		if (got < 3 || buf[1] != '>')
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
-			v = realloc(v, (size_t)cap * sizeof(*v));
+			tu_line_t *nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
 		}
 		size_t hexlen = strlen(buf + 3);
 		v[n].dir = buf[0];
@@ -75,8 +84,11 @@ int tu_load_capture(const char *rel, tu_line_t **lines)
 			continue;
 		}
 		v[n].len = (size_t)len;
+		v[n].note = note;
+		note = NULL;
 		n++;
 	}
+	free(note);
 	free(buf);
 	fclose(f);
 	*lines = v;
@@ -85,8 +97,10 @@ int tu_load_capture(const char *rel, tu_line_t **lines)
 
 void tu_lines_free(tu_line_t *lines, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		free(lines[i].bytes);
+		free(lines[i].note);
+	}
 	free(lines);
 }
 

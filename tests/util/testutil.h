@@ -16,10 +16,13 @@ typedef struct {
 	char dir;
 	uint8_t *bytes;
 	size_t len;
+	char *note;     /* the '#' comment line just before it, without "# " and
+			 * the newline (malloc'd), or NULL */
 } tu_line_t;
 
 /* Load a capture file (relative to tu_shared_dir(), e.g. "vectors/siteinfo-tcp.hex").
- * Comment lines ('#') are skipped. Returns the number of lines, -1 on error;
+ * Comment lines ('#') are not lines of their own: the last one before a data
+ * line becomes its `note`. Returns the number of lines, -1 on error;
  * *lines is malloc'd, free with tu_lines_free(). */
 int tu_load_capture(const char *rel, tu_line_t **lines);
 void tu_lines_free(tu_line_t *lines, int n);

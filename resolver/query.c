@@ -1,11 +1,9 @@
 /* query.c - resolution and site-info processing, CNRI semantics, over caller buffers. */
 #include <string.h>
 
-#include "proto/crypto.h"
 #include "proto/record.h"
+#include "proto/respond.h"
 #include "resolver/query.h"
-
-#define EXPIRATION_SLACK 43200 /* CNRI: now + 12 h on every message */
 
 static const char NA_PREFIX[] = "0.NA/";
 #define NA_PREFIX_LEN 5
@@ -84,47 +82,9 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len)
 static size_t resp_begin(idn_query_t *q, idn_wire_t *out, uint32_t opcode, uint32_t rcode,
 			 uint32_t extra_flags)
 {
-	const idn_msg_t *m = &q->msg;
-	idn_envelope_t env = {
-		.flags = 0,
-		.sugg_major = IDN_PROTO_MAJOR,
-		.sugg_minor = IDN_PROTO_MINOR,
-		.session_id = m->env.session_id,
-		.request_id = m->env.request_id,
-	};
-	idn_msg_negotiate(&m->env, &env.major, &env.minor);
-
-	uint32_t flags = (m->hdr.opflag & IDN_OF_ECHO_MASK) | IDN_OF_REC | extra_flags;
-	if (q->info->primary)
-		flags |= IDN_OF_AT;
-	/* A digest is only defined from 2.1 on. */
-	bool digest = (flags & IDN_OF_RD) && m->hb.len > 0 &&
-		      idn_version_ge(env.major, env.minor, 2, 1);
-	if (!digest)
-		flags &= ~IDN_OF_RD;
-
-	idn_header_t hdr = {
-		.opcode = opcode,
-		.rcode = rcode,
-		.opflag = flags,
-		.site_serial = q->info->site_serial,
-		.recursion = m->hdr.recursion,
-		.expiration = q->now + EXPIRATION_SLACK,
-	};
-	size_t start = idn_msg_begin(out, &env, &hdr);
-	if (digest) {
-		int alg = idn_version_ge(env.major, env.minor, 2, 7) ? IDN_DIGEST_SHA256
-								       : IDN_DIGEST_SHA1;
-		uint8_t d[64];
-		size_t dlen = 0;
-		if (idn_digest(alg, m->hb.p, m->hb.len, d, &dlen) != IDN_OK) {
-			idn_wire_fail(out, IDN_ECRYPTO);
-			return start;
-		}
-		idn_wire_put_u8(out, (uint8_t)alg);
-		idn_wire_put_raw(out, d, dlen);
-	}
-	return start;
+	idn_resp_ctx_t ctx = { q->info->site_serial, q->info->primary, q->now };
+	idn_resp_opts_t o = { .opcode = opcode, .rcode = rcode, .extra_flags = extra_flags };
+	return idn_resp_begin(out, &q->msg, &ctx, &o);
 }
 
 static int resp_error(idn_query_t *q, idn_wire_t *out, uint32_t rcode, const char *message)

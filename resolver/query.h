@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "proto/msg.h"
+#include "proto/op.h"
 #include "storage/store.h"
 
 /*
@@ -23,8 +24,6 @@
  * - Nothing here allocates or logs. Problems worth logging are counted in
  *   idn_query_stats_t and the last one is described in `why`.
  */
-
-enum idn_transport { IDN_TR_UDP = 0, IDN_TR_TCP = 1, IDN_TR_HTTP = 2 };
 
 /* States returned by consume and produce. */
 enum idn_qstate {

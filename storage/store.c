@@ -1,21 +1,20 @@
-/* store.c - the LMDB store: environment, readers and write transactions. */
+/* store.c - the LMDB store: environment, schema, readers and write transactions (layout of every database). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include <lmdb.h>
-
 #include "proto/record.h"
-#include "storage/store.h"
+#include "storage/store_int.h"
 
 /*
- * On-disk layout, schema version 1. One LMDB environment (data.mdb +
- * lock.mdb in the data directory) with named databases:
+ * On-disk layout, schema version 2. One LMDB environment (data.mdb +
+ * lock.mdb in the data directory) with named databases. All integers are
+ * big-endian ("int4" = 4 bytes, "u64" = 8 bytes).
  *
  *   "meta"     key: ASCII name            value: opaque blob
- *              "schema" -> int4 version (1). Written when the store is created;
+ *              "schema" -> int4 version (2). Written when the store is created;
  *              a store whose version is newer than IDN_STORE_SCHEMA is refused.
  *   "handles"  key: the handle with ASCII a-z folded to A-Z (CNRI is
  *              case-insensitive by default), at most IDN_STORE_MAX_KEY bytes
@@ -34,35 +33,51 @@
  *   "nas"      key: folded prefix handle ("0.NA/88.100")
  *              value: u8 format 0x01, int4 time homed (Unix seconds)
  *
- * Later schema versions add databases (change log, counters, outbox);
- * readers of version 1 ignore databases they do not know.
+ * Added in schema 2 (see changelog.c and counters.c):
+ *
+ *   "changelog" key: u64 sequence number, 1, 2, 3, ... without gaps (the
+ *              next number is the last key + 1, read in the same txn, so
+ *              an aborted txn leaves no hole); big-endian so that LMDB's
+ *              byte order is numeric order.
+ *              value: one change, self-contained so that it can be shipped
+ *              as is to mirrors and to the top-level node:
+ *                off 0  u8   format, 0x01
+ *                off 1  u64  sequence number (same as the key)
+ *                off 9  int4 time (Unix seconds)
+ *                off 13 int4 op: the Handle opcode (100 create, 101 delete,
+ *                       102 add, 103 remove, 104 modify, 300 home, 301 unhome)
+ *                off 17 int4 length + who (identity "300:0.NA/88.100.12")
+ *                       int4 length + handle, as given (not folded)
+ *                       int4 length + data: the handle record after the
+ *                       change ("handles" value layout), empty for a delete
+ *              Example, entry 1: 88.100/A created (op 100) by
+ *              300:0.NA/88.100 at time 0x66000000, data the record of the
+ *              "handles" example above (0x24 bytes):
+ *                key   00000000 00000001
+ *                value 01 0000000000000001 66000000 00000064
+ *                      0000000f 3330303a302e4e412f38382e313030
+ *                      00000008 38382e3130302f41
+ *                      00000024 01 01 00000001 | 00000001 00000000 00 00015180 0e
+ *                               00000003 55524c 00000001 75 00000000
+ *              (tests/storage/test_store2.c decodes this very example.)
+ *   "counters" key: counter name, 1 to IDN_COUNTER_MAX_NAME bytes, binary
+ *              ("ids:88.100.12", "reg:88.100.12:20261201")
+ *              value: u64 count (a counter that went back to 0 stays, with 0)
+ *              Example, "ids:88.100.12" = 2:
+ *                key   6964733a38382e3130302e3132   value 00000000 00000002
+ *
+ * A schema-1 store (without the last two) opened read-write is upgraded in
+ * place: the databases are created and "schema" set to 2 in one txn. Opened
+ * read-only it is read as having an empty change log and no counters.
+ * Later versions add databases (the outbox to the top-level node) the same
+ * way; a change-log format byte other than 0x01 would be a later layout.
  */
 
-#define IDN_STORE_SCHEMA 1
 #define REC_FORMAT 0x01
 #define REC_HDR 6
 #define DEFAULT_MAP_SIZE ((size_t)64 << 30)
 
-struct idn_store {
-	MDB_env *env;
-	MDB_dbi meta, handles, nas;
-	bool read_only;
-};
-
-struct idn_reader {
-	idn_store_t *s;
-	MDB_txn *txn;
-	bool active;
-	uint64_t snapshot;
-};
-
-struct idn_txn {
-	idn_store_t *s;
-	MDB_txn *txn;
-	int ret;
-};
-
-static int map_mdb(int rc)
+int idn_store_map_mdb(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -101,7 +116,7 @@ void idn_handle_fold(const uint8_t *in, size_t len, uint8_t *out)
 
 /* Begin a transaction, clearing stale reader slots once if the table is full
  * (LMDB's documented remedy for readers left behind by dead processes). */
-static int txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
+int idn_store_txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	if (rc == MDB_READERS_FULL) {
@@ -112,11 +127,23 @@ static int txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
 	return map_mdb(rc);
 }
 
+/* Open a schema-2 database; on a read-only open of an older store it may be
+ * missing, which reads treat as empty. */
+static int open_opt_db(idn_store_t *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool *has)
+{
+	int rc = mdb_dbi_open(txn, name, s->read_only ? 0 : MDB_CREATE, dbi);
+	*has = rc == MDB_SUCCESS;
+	return rc == MDB_NOTFOUND && s->read_only ? MDB_SUCCESS : rc;
+}
+
+/* Open the databases and check the schema. A read-write open creates what a
+ * fresh or older store lacks and records the current schema version (the
+ * upgrade from 1 to 2 only adds databases, so it is done in place). */
 static int open_dbs(idn_store_t *s)
 {
 	MDB_txn *txn;
 	unsigned dbflags = s->read_only ? 0 : MDB_CREATE;
-	int ret = txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
+	int ret = idn_store_txn_begin(s, s->read_only ? MDB_RDONLY : 0, &txn);
 	if (ret)
 		return ret;
 	int rc = mdb_dbi_open(txn, "meta", dbflags, &s->meta);
@@ -131,22 +158,28 @@ static int open_dbs(idn_store_t *s)
 	}
 
 	MDB_val k = { 6, "schema" }, v;
+	uint32_t have = 0;
 	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND && !s->read_only) {
-		uint8_t ver[4];
-		idn_put_be32(ver, IDN_STORE_SCHEMA);
-		v.mv_size = 4;
-		v.mv_data = ver;
-		rc = mdb_put(txn, s->meta, &k, &v, 0);
-	} else if (rc == MDB_SUCCESS) {
+	if (rc == MDB_SUCCESS) {
 		if (v.mv_size != 4)
 			rc = MDB_CORRUPTED;
-		else if (idn_get_be32(v.mv_data) > IDN_STORE_SCHEMA) {
+		else if ((have = idn_get_be32(v.mv_data)) > IDN_STORE_SCHEMA) {
 			mdb_txn_abort(txn);
 			return IDN_EVERSION;
 		}
 	} else if (rc == MDB_NOTFOUND) {
 		rc = MDB_SUCCESS;
+	}
+	if (!rc)
+		rc = open_opt_db(s, txn, "changelog", &s->changelog, &s->has_changelog);
+	if (!rc)
+		rc = open_opt_db(s, txn, "counters", &s->counters, &s->has_counters);
+	if (!rc && !s->read_only && have < IDN_STORE_SCHEMA) {
+		uint8_t ver[4];
+		idn_put_be32(ver, IDN_STORE_SCHEMA);
+		v.mv_size = 4;
+		v.mv_data = ver;
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -219,7 +252,7 @@ int idn_store_backup(idn_store_t *s, const char *dir)
 int idn_store_stat(idn_store_t *s, idn_store_stat_t *st)
 {
 	MDB_txn *txn;
-	int ret = txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
 	if (ret)
 		return ret;
 	MDB_stat hs, ns;
@@ -273,7 +306,7 @@ int idn_reader_new(idn_store_t *s, idn_reader_t **out)
 	if (!r)
 		return IDN_ENOMEM;
 	r->s = s;
-	int ret = txn_begin(s, MDB_RDONLY, &r->txn);
+	int ret = idn_store_txn_begin(s, MDB_RDONLY, &r->txn);
 	if (ret) {
 		free(r);
 		return ret;
@@ -353,7 +386,7 @@ int idn_txn_begin(idn_store_t *s, idn_txn_t **out)
 	if (!t)
 		return IDN_ENOMEM;
 	t->s = s;
-	int ret = txn_begin(s, 0, &t->txn);
+	int ret = idn_store_txn_begin(s, 0, &t->txn);
 	if (ret) {
 		free(t);
 		return ret;
@@ -362,14 +395,70 @@ int idn_txn_begin(idn_store_t *s, idn_txn_t **out)
 	return IDN_OK;
 }
 
+int idn_txn_begin_child(idn_txn_t *parent, idn_txn_t **out)
+{
+	/* A child of a failed txn could never be kept; LMDB allows one child. */
+	if (parent->ret)
+		return parent->ret;
+	if (parent->child || !parent->txn)
+		return IDN_EINVAL;
+	idn_txn_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return IDN_ENOMEM;
+	t->s = parent->s;
+	int rc = mdb_txn_begin(parent->s->env, parent->txn, 0, &t->txn);
+	if (rc) {
+		free(t);
+		return map_mdb(rc);
+	}
+	t->parent = parent;
+	parent->child = t;
+	*out = t;
+	return IDN_OK;
+}
+
+/* Ending t (commit or abort) in LMDB ends its open descendants too: mark
+ * their structs dead so that their own later commit/abort only frees them. */
+static void txn_kill_descendants(idn_txn_t *t)
+{
+	for (idn_txn_t *c = t->child; c; c = c->child) {
+		c->txn = NULL;
+		if (c->ret == IDN_OK)
+			c->ret = IDN_EINVAL;
+	}
+}
+
+/* Free t and unlink it from its parent and child. */
+static void txn_release(idn_txn_t *t)
+{
+	if (t->parent)
+		t->parent->child = NULL;
+	if (t->child)
+		t->child->parent = NULL;
+	free(t);
+}
+
 int idn_txn_commit(idn_txn_t *t)
 {
+	if (t->child) {
+		/* Committing over an open child is a caller bug: LMDB would
+		 * silently commit the child's changes too. */
+		txn_fail(t, IDN_EINVAL);
+		txn_kill_descendants(t);
+	}
 	int ret = t->ret;
-	if (ret)
-		mdb_txn_abort(t->txn);
-	else
-		ret = map_mdb(mdb_txn_commit(t->txn));
-	free(t);
+	if (t->txn) {
+		if (ret) {
+			mdb_txn_abort(t->txn);
+		} else {
+			ret = map_mdb(mdb_txn_commit(t->txn));
+			/* A child's merge into its parent failed (ENOMEM): the
+			 * parent's state is no longer known to be sound. */
+			if (ret && t->parent)
+				txn_fail(t->parent, ret);
+		}
+	}
+	txn_release(t);
 	return ret;
 }
 
@@ -377,8 +466,10 @@ void idn_txn_abort(idn_txn_t *t)
 {
 	if (!t)
 		return;
-	mdb_txn_abort(t->txn);
-	free(t);
+	txn_kill_descendants(t);
+	if (t->txn)
+		mdb_txn_abort(t->txn);
+	txn_release(t);
 }
 
 int idn_txn_error(const idn_txn_t *t)
@@ -386,17 +477,11 @@ int idn_txn_error(const idn_txn_t *t)
 	return t->ret;
 }
 
-static void txn_fail(idn_txn_t *t, int ret)
-{
-	if (t->ret == IDN_OK)
-		t->ret = ret;
-}
-
 int idn_txn_get(idn_txn_t *t, const uint8_t *handle, size_t len, idn_record_t *rec)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	MDB_val k, v;
-	if (t->ret)
+	if (txn_check(t))
 		return t->ret;
 	int ret = make_key(handle, len, buf, &k);
 	if (ret)
@@ -405,6 +490,15 @@ int idn_txn_get(idn_txn_t *t, const uint8_t *handle, size_t len, idn_record_t *r
 	if (rc)
 		return map_mdb(rc);
 	return rec_parse(&v, rec);
+}
+
+bool idn_txn_is_homed(idn_txn_t *t, const uint8_t *na, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	MDB_val k, v;
+	if (txn_check(t) || make_key(na, len, buf, &k))
+		return false;
+	return mdb_get(t->txn, t->s->nas, &k, &v) == MDB_SUCCESS;
 }
 
 typedef struct {
@@ -423,7 +517,7 @@ void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	MDB_val k, v;
-	if (t->ret)
+	if (txn_check(t))
 		return;
 	int ret = make_key(handle, len, buf, &k);
 	if (ret || n > IDN_MAX_VALUES || values_len > UINT32_MAX - REC_HDR) {
@@ -498,7 +592,7 @@ void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	MDB_val k;
-	if (t->ret)
+	if (txn_check(t))
 		return;
 	int ret = make_key(handle, len, buf, &k);
 	if (!ret)
@@ -511,7 +605,7 @@ void idn_txn_home(idn_txn_t *t, const uint8_t *na, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY], val[5];
 	MDB_val k, v = { sizeof(val), val };
-	if (t->ret)
+	if (txn_check(t))
 		return;
 	int ret = make_key(na, len, buf, &k);
 	if (!ret) {
@@ -527,7 +621,7 @@ void idn_txn_unhome(idn_txn_t *t, const uint8_t *na, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	MDB_val k;
-	if (t->ret)
+	if (txn_check(t))
 		return;
 	int ret = make_key(na, len, buf, &k);
 	if (!ret)
@@ -539,7 +633,7 @@ void idn_txn_unhome(idn_txn_t *t, const uint8_t *na, size_t len)
 void idn_txn_meta_put(idn_txn_t *t, const char *name, const void *val, size_t len)
 {
 	MDB_val k = { strlen(name), (void *)name }, v = { len, (void *)val };
-	if (t->ret)
+	if (txn_check(t))
 		return;
 	int rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
 	if (rc)
@@ -549,7 +643,7 @@ void idn_txn_meta_put(idn_txn_t *t, const char *name, const void *val, size_t le
 int idn_txn_meta_get(idn_txn_t *t, const char *name, idn_bytes_t *val)
 {
 	MDB_val k = { strlen(name), (void *)name }, v;
-	if (t->ret)
+	if (txn_check(t))
 		return t->ret;
 	int rc = mdb_get(t->txn, t->s->meta, &k, &v);
 	if (rc)
@@ -563,7 +657,7 @@ int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int ret = txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
 	if (ret)
 		return ret;
 	int rc = mdb_cursor_open(txn, s->nas, &cur);

@@ -1,4 +1,4 @@
-/* store.h - the LMDB store: handle records, homed prefixes, metadata. The only API over lmdb.h. */
+/* store.h - the LMDB store: handle records, homed prefixes, metadata, change log, counters. The only API over lmdb.h. */
 #ifndef IDN_STORE_H
 #define IDN_STORE_H
 
@@ -19,7 +19,9 @@
  *   makes the file grow.
  * - Writers: one write transaction at a time per process (LMDB serialises
  *   them). idn_txn_t latches the first error; idn_txn_commit() aborts when
- *   an error is set and returns it. Commits are durable (fsync) unless the
+ *   an error is set and returns it. A write txn may have one child txn at a
+ *   time (nested, see idn_txn_begin_child()). Pointers returned by reads in
+ *   a write txn are valid until its next write or its end. Commits are durable (fsync) unless the
  *   store was opened with `nosync` (bulk loading only, never for
  *   acknowledged writes).
  * - Handles are stored case-insensitively: keys are the handle with ASCII
@@ -95,6 +97,20 @@ int idn_txn_commit(idn_txn_t *t);   /* frees t, returns its first error */
 void idn_txn_abort(idn_txn_t *t);   /* frees t */
 int idn_txn_error(const idn_txn_t *t);
 
+/* Begin a nested txn inside `parent` (LMDB nested txn). The child sees the
+ * parent's writes and has its own latched error. idn_txn_commit() of the
+ * child merges its changes into the parent (they become durable only when
+ * the top-level txn commits); idn_txn_abort() of the child, or a commit with
+ * an error latched, discards only the child's changes and leaves the parent
+ * usable. While the child is open the parent must not be used: any call on
+ * it latches IDN_EINVAL in it (and committing it returns IDN_EINVAL after
+ * aborting everything; the child's struct then still has to be freed with
+ * idn_txn_abort()). A child may have a child of its own. Errors: the
+ * parent's latched error; IDN_EINVAL when it already has an open child.
+ * The registry runs each request in a child so a failed request changes
+ * nothing while the group commit goes on. */
+int idn_txn_begin_child(idn_txn_t *parent, idn_txn_t **out);
+
 /* Read inside a write transaction (sees its own writes). */
 int idn_txn_get(idn_txn_t *t, const uint8_t *handle, size_t len, idn_record_t *rec);
 
@@ -106,12 +122,99 @@ void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
 /* Delete a handle; IDN_ENOTFOUND (latched) if absent. */
 void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len);
 
+/* True when prefix handle `na` is homed, as seen by t (its own writes included). */
+bool idn_txn_is_homed(idn_txn_t *t, const uint8_t *na, size_t len);
+
 void idn_txn_home(idn_txn_t *t, const uint8_t *na, size_t len);
 void idn_txn_unhome(idn_txn_t *t, const uint8_t *na, size_t len);
 
 /* Metadata (small named blobs: site serial, server key, ...). */
 void idn_txn_meta_put(idn_txn_t *t, const char *name, const void *val, size_t len);
 int idn_txn_meta_get(idn_txn_t *t, const char *name, idn_bytes_t *val);
+
+/* ---- listing handles (OC 105) ---- */
+
+/* Call cb with every stored handle key that starts with `prefix` + '/'
+ * (prefix "88.100.12" in any case; keys and so the names given to cb are
+ * folded upper case), in key order. When alen > 0, start after key `after`
+ * (a handle, any case; usually the last one of the previous page). cb
+ * returns non-zero to stop. key.p borrows from the map: valid until the
+ * reader (or txn) ends. IDN_EINVAL for an empty prefix or a reader not
+ * begun; IDN_ELIMIT for alen over IDN_STORE_MAX_KEY. */
+int idn_reader_list(idn_reader_t *r, const uint8_t *prefix, size_t plen,
+		    const uint8_t *after, size_t alen,
+		    int (*cb)(void *arg, idn_bytes_t key), void *arg);
+/* The same inside a write txn (sees its own writes; does not latch errors). */
+int idn_txn_list(idn_txn_t *t, const uint8_t *prefix, size_t plen,
+		 const uint8_t *after, size_t alen,
+		 int (*cb)(void *arg, idn_bytes_t key), void *arg);
+
+/* ---- change log ---- */
+
+/* One change-log entry. Decoded entries borrow who/handle/data from the
+ * buffer they were decoded from (for idn_store_changes(): the LMDB map,
+ * valid only during the callback). */
+typedef struct {
+	uint64_t seq;       /* 1, 2, 3, ... */
+	uint32_t time;      /* Unix seconds */
+	uint32_t op;        /* Handle opcode: 100 create ... 104 modify, 300 home, 301 unhome */
+	idn_bytes_t who;    /* identity, "300:0.NA/88.100.12" */
+	idn_bytes_t handle; /* as given by the client (not folded) */
+	idn_bytes_t data;   /* the stored record after the change; empty for a delete */
+} idn_change_t;
+
+/* Longest who / handle in an entry. */
+#define IDN_CHANGE_MAX_NAME 65535
+
+/* Append `c` to the change log with the next sequence number (c->seq is
+ * ignored; c->time 0 means now). The number is the last one in the log as
+ * seen by t, plus one: entries of an aborted txn (or child) leave no gap.
+ * IDN_ELIMIT (latched) when who or handle is over IDN_CHANGE_MAX_NAME. */
+void idn_txn_log(idn_txn_t *t, const idn_change_t *c);
+/* Last sequence number as seen by t (its own entries included); 0 when the
+ * log is empty or t has an error. */
+uint64_t idn_txn_last_seq(idn_txn_t *t);
+
+/* Call cb with every entry whose seq >= from_seq, in sequence order, in one
+ * read snapshot; cb returns non-zero to stop. The entry's fields borrow
+ * from the map and are valid only during the call. IDN_ECORRUPT when an
+ * entry does not decode. */
+int idn_store_changes(idn_store_t *s, uint64_t from_seq,
+		      int (*cb)(void *arg, const idn_change_t *c), void *arg);
+/* Last sequence number in the log, 0 when it is empty. */
+int idn_store_last_seq(idn_store_t *s, uint64_t *seq);
+
+/* The stored form of an entry (see the layout at the top of store.c), for
+ * shipping entries as they are. idn_change_size() is its length;
+ * idn_change_encode() writes exactly that many bytes to out. */
+size_t idn_change_size(const idn_change_t *c);
+void idn_change_encode(const idn_change_t *c, uint8_t *out);
+/* Decode a stored entry; fields borrow from p. IDN_EVERSION for an unknown
+ * format byte, IDN_EFEWDATA / IDN_ELIMIT / IDN_EMALF (trailing bytes) for a
+ * bad one. */
+int idn_change_decode(const uint8_t *p, size_t len, idn_change_t *c);
+
+/* ---- counters ---- */
+
+/* Named unsigned 64-bit counters; names are binary, 1 to
+ * IDN_COUNTER_MAX_NAME bytes ("ids:88.100.12", "reg:88.100.12:20261201").
+ * An absent counter reads as 0. */
+#define IDN_COUNTER_MAX_NAME 200
+
+/* Add delta (may be negative); the result is clamped to 0 .. UINT64_MAX.
+ * IDN_EINVAL / IDN_ELIMIT (latched) for an empty / too long name. */
+void idn_txn_counter_add(idn_txn_t *t, const void *name, size_t len, int64_t delta);
+/* Value as seen by t; 0 when absent or t has an error (a corrupt stored
+ * value latches IDN_ECORRUPT). */
+uint64_t idn_txn_counter_get(idn_txn_t *t, const void *name, size_t len);
+/* Value in the reader's snapshot (0 when absent). IDN_EINVAL when the
+ * reader is not begun or the name is empty, IDN_ELIMIT when too long. */
+int idn_reader_counter_get(idn_reader_t *r, const void *name, size_t len, uint64_t *out);
+/* Call cb with every counter whose name starts with prefix (plen 0: all),
+ * in name order, in one read snapshot; cb returns non-zero to stop.
+ * name.p borrows from the map, valid only during the call. */
+int idn_store_foreach_counter(idn_store_t *s, const void *prefix, size_t plen,
+			      int (*cb)(void *arg, idn_bytes_t name, uint64_t value), void *arg);
 
 /* Iterate homed prefixes in key order; cb returns non-zero to stop. */
 int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na), void *arg);

@@ -1,0 +1,167 @@
+/* writer.c - the single writer: group commit of concurrent writes, each in a child transaction, answered after fsync. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "registry/reg_int.h"
+
+void reg_enqueue(idn_registry_t *r, reg_op_t *op)
+{
+	pthread_mutex_lock(&r->mu);
+	op->next = NULL;
+	if (r->tail)
+		r->tail->next = op;
+	else
+		r->head = op;
+	r->tail = op;
+	r->queued++;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void reg_execute(idn_registry_t *r, idn_job_t *job, uint8_t *orig, const idn_msg_t *m,
+		 const idn_identity_t *who)
+{
+	uint32_t oc = m->hdr.opcode;
+	if (oc == IDN_OC_LIST_HANDLES || oc == IDN_OC_LIST_HOMED_NAS) {
+		reg_list(r, job, m, who);
+		free(orig);
+		return;
+	}
+	reg_op_t *op = calloc(1, sizeof(*op));
+	if (!op) {
+		reg_answer_error(job, m, IDN_RC_SERVER_TOO_BUSY, "Out of memory");
+		free(orig);
+		return;
+	}
+	op->job = job;
+	op->orig = orig;
+	op->msg = *m;
+	op->who = *who;
+	reg_enqueue(r, op);
+}
+
+static int build_success(idn_wire_t *w, void *arg)
+{
+	reg_op_t *op = arg;
+	idn_resp_opts_t o = { .opcode = op->msg.hdr.opcode, .rcode = IDN_RC_SUCCESS };
+	size_t start = idn_resp_begin(w, &op->msg, &op->job->ctx, &o);
+	/* CNRI 9 answers a create with the handle created (the minted one). */
+	if (op->msg.hdr.opcode == IDN_OC_CREATE_HANDLE)
+		idn_wire_put_bstr(w, op->minted, op->minted_len);
+	return idn_msg_end(w, start, true);
+}
+
+static void answer_op(idn_registry_t *r, reg_op_t *op)
+{
+	if (op->rcode == IDN_RC_SUCCESS) {
+		atomic_fetch_add(&r->st_ok, 1);
+		reg_answer_built(op->job, build_success, op, 256 + op->minted_len);
+	} else {
+		atomic_fetch_add(&r->st_refused, 1);
+		reg_answer_error(op->job, &op->msg, op->rcode, op->errmsg);
+	}
+	free(op->orig);
+	free(op);
+}
+
+static void fail_all(reg_op_t *batch, uint32_t rcode, const char *msg)
+{
+	for (reg_op_t *op = batch; op; op = op->next) {
+		if (op->rcode == IDN_RC_SUCCESS) {
+			op->rcode = rcode;
+			op->errmsg = msg;
+		}
+	}
+}
+
+static const char *store_error_text(int err)
+{
+	return err == IDN_EMAPFULL || err == IDN_ENOSPC ? "Storage full: nothing was stored"
+							 : "Storage error: nothing was stored";
+}
+
+/* One group commit: every op in `batch` runs in its own child transaction
+ * of one parent; the parent's durable commit is what makes them real. */
+static void commit_batch(idn_registry_t *r, reg_op_t *batch)
+{
+	uint32_t now = (uint32_t)time(NULL);
+	idn_txn_t *parent;
+	int err = idn_txn_begin(r->o.store, &parent);
+	if (err) {
+		for (reg_op_t *op = batch; op; op = op->next) {
+			op->rcode = IDN_RC_ERROR;
+			op->errmsg = store_error_text(err);
+		}
+		return;
+	}
+	bool any = false;
+	for (reg_op_t *op = batch; op; op = op->next) {
+		idn_txn_t *child;
+		err = idn_txn_begin_child(parent, &child);
+		if (err) {
+			op->rcode = IDN_RC_ERROR;
+			op->errmsg = store_error_text(err);
+			continue;
+		}
+		reg_apply(r, child, op, now);
+		if (op->rcode != IDN_RC_SUCCESS) {
+			idn_txn_abort(child);
+			continue;
+		}
+		err = idn_txn_commit(child);
+		if (err) {
+			op->rcode = err == IDN_EMAPFULL ? IDN_RC_SERVER_TOO_BUSY : IDN_RC_ERROR;
+			op->errmsg = store_error_text(err);
+			continue;
+		}
+		any = true;
+	}
+	if (!any) {
+		idn_txn_abort(parent);
+		return;
+	}
+	err = idn_txn_commit(parent);
+	if (err) {
+		reg_log(r, 3, "registry: commit failed: %s", idn_strerror(err));
+		fail_all(batch, IDN_RC_ERROR, store_error_text(err));
+		return;
+	}
+	atomic_fetch_add(&r->st_commits, 1);
+}
+
+void *reg_writer_main(void *arg)
+{
+	idn_registry_t *r = arg;
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (!r->head && !r->stopping)
+			pthread_cond_wait(&r->cond, &r->mu);
+		if (!r->head) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		/* Take what is waiting, up to max_batch: whatever arrived during
+		 * the last fsync goes into this one. */
+		reg_op_t *batch = r->head, *last = r->head;
+		size_t n = 1;
+		while (last->next && n < (size_t)r->o.max_batch) {
+			last = last->next;
+			n++;
+		}
+		r->head = last->next;
+		if (!r->head)
+			r->tail = NULL;
+		last->next = NULL;
+		r->queued -= n;
+		pthread_mutex_unlock(&r->mu);
+
+		commit_batch(r, batch);
+		reg_op_t *next;
+		for (reg_op_t *op = batch; op; op = next) {
+			next = op->next;
+			answer_op(r, op);
+		}
+	}
+	return NULL;
+}

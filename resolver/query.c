@@ -73,16 +73,33 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len)
 			q->msg.hdr.opcode = idn_get_be32(buf + IDN_ENVELOPE_LEN);
 		if (len >= IDN_ENVELOPE_LEN + 12)
 			q->msg.hdr.opflag = idn_get_be32(buf + IDN_ENVELOPE_LEN + 8);
+		return q->state = IDN_Q_PRODUCE;
 	}
+	/* Everything but resolution and site info belongs to the registry;
+	 * undecodable, compressed or encrypted requests are still answered
+	 * here, and UDP never carries admin operations. */
+	uint32_t oc = q->msg.hdr.opcode;
+	if (q->dispatch && q->transport != IDN_TR_UDP &&
+	    !(q->msg.env.flags & (IDN_ENV_CP | IDN_ENV_EC)) && oc != IDN_OC_RESERVED &&
+	    oc != IDN_OC_RESOLUTION && oc != IDN_OC_GET_SITE_INFO)
+		return q->state = IDN_Q_ASYNC;
 	return q->state = IDN_Q_PRODUCE;
 }
 
 /* ---- response writing ---- */
 
+void idn_query_resp_ctx(const idn_query_t *q, idn_resp_ctx_t *ctx)
+{
+	ctx->site_serial = q->info->site_serial;
+	ctx->primary = q->info->primary;
+	ctx->now = q->now;
+}
+
 static size_t resp_begin(idn_query_t *q, idn_wire_t *out, uint32_t opcode, uint32_t rcode,
 			 uint32_t extra_flags)
 {
-	idn_resp_ctx_t ctx = { q->info->site_serial, q->info->primary, q->now };
+	idn_resp_ctx_t ctx;
+	idn_query_resp_ctx(q, &ctx);
 	idn_resp_opts_t o = { .opcode = opcode, .rcode = rcode, .extra_flags = extra_flags };
 	return idn_resp_begin(out, &q->msg, &ctx, &o);
 }

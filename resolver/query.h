@@ -31,6 +31,7 @@ enum idn_qstate {
 	IDN_Q_PRODUCE = 1,  /* call produce (again): a message is ready / more follow */
 	IDN_Q_DROP = 2,     /* send nothing (UDP garbage, stray responses) */
 	IDN_Q_CLOSE = 3,    /* produce wrote a last message; close the connection after it */
+	IDN_Q_ASYNC = 4,    /* consume: not ours to answer; hand it to q->dispatch as a job */
 };
 
 /* What this server is; built at start and on reload, then read-only. */
@@ -58,6 +59,9 @@ typedef struct {
 	const idn_server_info_t *info;
 	int transport;            /* enum idn_transport */
 	uint32_t now;             /* Unix seconds, refreshed per batch */
+	/* Where operations other than resolution and site info go (TCP only;
+	 * NULL = answered here with RC 5). */
+	const idn_dispatch_t *dispatch;
 
 	/* per request, internal */
 	const uint8_t *req;
@@ -83,7 +87,10 @@ void idn_query_init(idn_query_t *q, idn_reader_t *reader, const idn_server_info_
 /*
  * Take one complete request (envelope + message, reassembled if it came in
  * several UDP datagrams). Returns IDN_Q_PRODUCE when a response must be
- * produced, IDN_Q_DROP when nothing must be sent.
+ * produced, IDN_Q_DROP when nothing must be sent, IDN_Q_ASYNC when the
+ * request decoded, is neither compressed nor encrypted, is not OC 0/1/2,
+ * came over a stream and q->dispatch is set: the caller builds an
+ * idn_job_t (q->msg is the decoded request) and produce writes nothing.
  */
 int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
 
@@ -95,6 +102,10 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
  * with a larger buffer (produce is repeatable until it succeeds).
  */
 int idn_query_produce(idn_query_t *q, idn_wire_t *out);
+
+/* The response context (site serial, primary, now) the query step answers
+ * with, for jobs handed to the dispatch table. */
+void idn_query_resp_ctx(const idn_query_t *q, idn_resp_ctx_t *ctx);
 
 /* Build an error response for a request whose envelope was readable but
  * whose message is not (e.g. MessageLength over the limit on TCP). */

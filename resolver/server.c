@@ -186,6 +186,7 @@ static int worker_new(idn_server_t *s, int id, worker_t **out)
 	if (ret)
 		goto fail;
 	idn_query_init(&w->q, w->reader, s->opts.info, IDN_TR_UDP);
+	w->q.dispatch = s->opts.dispatch;
 	if (id == 0)
 		ret = bind_pair(s, &w->tcp_fd, &w->udp_fd);
 	else if ((ret = bind_socket(s, SOCK_STREAM, &w->tcp_fd)) == IDN_OK)
@@ -254,6 +255,9 @@ static void *worker_main(void *arg)
 
 int idn_server_start(idn_server_t *s)
 {
+	/* Jobs that came back while stopped are handled once the loop runs. */
+	for (int i = 0; i < s->nworkers; i++)
+		jobs_set_stopped(s->workers[i], false);
 	for (int i = 0; i < s->nworkers; i++) {
 		int rc = pthread_create(&s->workers[i]->thread, NULL, worker_main, s->workers[i]);
 		if (rc) {
@@ -279,6 +283,9 @@ void idn_server_stop(idn_server_t *s)
 		event_base_loopexit(s->workers[i]->base, NULL);
 	for (int i = 0; i < s->nworkers; i++)
 		pthread_join(s->workers[i]->thread, NULL);
+	/* From now on a job that comes back is only queued, for free(). */
+	for (int i = 0; i < s->nworkers; i++)
+		jobs_set_stopped(s->workers[i], true);
 	s->started = false;
 }
 

@@ -21,6 +21,14 @@
  *   the read-only server info.
  * - The store and the server info must outlive the server.
  * - The server never logs by itself: it calls opts->log (may be NULL).
+ * - opts->dispatch (may be NULL: admin operations get RC 5) receives every
+ *   TCP operation other than resolution and site info as an idn_job_t
+ *   (proto/op.h); answers go out in request order on each connection.
+ *   done() may come from any thread. Shut down in this order: stop the
+ *   server (idn_server_stop), then stop the dispatch handler (it calls done
+ *   for every job it still holds; done on a stopped server only queues the
+ *   job), then free the server (idn_server_free frees the queued jobs and
+ *   their answers). The dispatch table must outlive the server.
  */
 
 typedef struct idn_server idn_server_t;
@@ -39,6 +47,7 @@ typedef struct {
 	idn_store_t *store;
 	const idn_server_info_t *info;
 	idn_log_fn log;
+	const idn_dispatch_t *dispatch; /* admin operations; NULL = none */
 } idn_server_opts_t;
 
 /* Bind the sockets and set up the workers. Errors: negative errno

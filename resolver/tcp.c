@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "resolver/worker.h"
+#include "resolver/tcp_conn.h"
 
 /*
  * CNRI's server answers one request per connection and closes; the IDIS SDK
@@ -21,31 +21,20 @@
  * buffer, parses requests in place, writes answers straight into its output
  * buffer and tries write(2) at once; idle connections are swept by one
  * timer per worker.
+ *
+ * Operations the query step does not answer (admin, authentication) are
+ * jobs for the dispatch table, answered later and possibly from another
+ * thread; tcp_jobs.c keeps the answers in order behind them.
  */
 
 #define IN_INITIAL (16 * 1024)
 #define IN_MAX (IDN_ENVELOPE_LEN + IDN_MAX_MESSAGE_LEN)
-#define OUT_HIGH (4u << 20)   /* stop reading while this much output waits */
-
-typedef struct conn {
-	struct conn *prev, *next;  /* the worker's open connections */
-	worker_t *w;
-	int fd;
-	struct event *ev;
-	bool want_write;
-	bool closing;             /* close once the output is flushed */
-	uint32_t last_active;     /* Unix seconds */
-	struct sockaddr_storage peer;
-	uint8_t *in;
-	size_t in_len, in_cap;
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
-} conn_t;
 
 static void on_io(evutil_socket_t fd, short what, void *arg);
 
-static void conn_free(conn_t *c)
+void conn_free(conn_t *c)
 {
+	slots_drop(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -53,11 +42,36 @@ static void conn_free(conn_t *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->w->tcp_conns--;
-	event_free(c->ev);
-	close(c->fd);
+	if (c->ev)
+		event_free(c->ev);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->in);
 	free(c->out);
 	free(c);
+}
+
+/* A connection with jobs out cannot be freed under them: it is closed now
+ * and freed when the last one comes back (it still counts against
+ * tcp_max_conns, which bounds the work a client can leave behind). */
+void conn_close(conn_t *c)
+{
+	if (c->outstanding == 0) {
+		conn_free(c);
+		return;
+	}
+	slots_drop(c);
+	event_free(c->ev);
+	c->ev = NULL;
+	close(c->fd);
+	c->fd = -1;
+	free(c->in);
+	free(c->out);
+	c->in = c->out = NULL;
+	c->in_len = c->in_cap = 0;
+	c->out_off = c->out_len = c->out_cap = 0;
+	c->closing = true;
+	c->dead = true;
 }
 
 static void set_events(conn_t *c, bool rd, bool wr)
@@ -73,7 +87,7 @@ static void set_events(conn_t *c, bool rd, bool wr)
 }
 
 /* Make room for `n` more output bytes. */
-static bool out_reserve(conn_t *c, size_t n)
+bool conn_out_reserve(conn_t *c, size_t n)
 {
 	if (c->out_off > 0 && c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
@@ -97,6 +111,14 @@ static bool out_reserve(conn_t *c, size_t n)
 	return true;
 }
 
+/* Can more requests be taken from this connection? Not while the output,
+ * the queued answers or the jobs out are over their bounds. */
+static bool can_read(const conn_t *c)
+{
+	return !c->closing && c->out_len - c->out_off < OUT_HIGH &&
+	       c->outstanding < CONN_MAX_JOBS && c->slot_bytes < OUT_HIGH;
+}
+
 /* Answer one complete request held at `msg`; returns false to stop reading. */
 static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 {
@@ -104,13 +126,19 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 	idn_query_t *q = &w->q;
 	q->transport = IDN_TR_TCP;
 	int st = idn_query_consume(q, msg, len);
+	if (st == IDN_Q_ASYNC)
+		return job_submit(c, msg, len);
+	size_t produced = 0;
 	while (st == IDN_Q_PRODUCE) {
 		/* Produce straight into the output buffer; on IDN_ESPACE the
 		 * query stays ready and is produced again with room for the
 		 * largest message. */
 		size_t room = 4096;
 		for (;;) {
-			if (!out_reserve(c, room)) {
+			if (!conn_out_reserve(c, room)) {
+				/* Behind pending answers a partial one must not go out. */
+				if (c->slot_head)
+					c->out_len -= produced;
 				c->closing = true;
 				return false;
 			}
@@ -121,13 +149,18 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 				room = SCRATCH_LEN;
 				continue;
 			}
-			if (o.err == IDN_OK)
+			if (o.err == IDN_OK) {
 				c->out_len += idn_wire_offset(&o);
+				produced += idn_wire_offset(&o);
+			}
 			break;
 		}
 	}
 	if (q->why)
 		worker_log_bad(w, (struct sockaddr *)&c->peer, q->why);
+	/* Behind a pending job the answer waits in a slot (copied). */
+	if (!slots_hold_tail(c, produced, st == IDN_Q_CLOSE))
+		return false;
 	if (st == IDN_Q_CLOSE) {
 		c->closing = true;
 		return false;
@@ -148,12 +181,14 @@ static void refuse_length(conn_t *c, const uint8_t *envbytes)
 	env.sugg_minor = envbytes[3];
 	env.session_id = idn_get_be32(envbytes + 4);
 	env.request_id = idn_get_be32(envbytes + 8);
-	if (out_reserve(c, 4096)) {
+	if (conn_out_reserve(c, 4096)) {
 		idn_wire_t o;
 		idn_wire_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
 		if (idn_query_error_for_envelope(&w->q, &env, IDN_RC_PROTOCOL_ERROR,
-						 "Invalid message length", &o) == IDN_OK)
+						 "Invalid message length", &o) == IDN_OK) {
 			c->out_len += idn_wire_offset(&o);
+			slots_hold_tail(c, idn_wire_offset(&o), true);
+		}
 	}
 	worker_log_bad(w, (struct sockaddr *)&c->peer, "message length over the limit");
 	c->closing = true;
@@ -165,8 +200,7 @@ static void process_input(conn_t *c)
 	worker_t *w = c->w;
 	size_t pos = 0;
 	bool began = false;
-	while (!c->closing && c->in_len - pos >= IDN_ENVELOPE_LEN &&
-	       c->out_len - c->out_off < OUT_HIGH) {
+	while (can_read(c) && c->in_len - pos >= IDN_ENVELOPE_LEN) {
 		const uint8_t *m = c->in + pos;
 		uint32_t mlen = idn_get_be32(m + 16);
 		if (mlen > IDN_MAX_MESSAGE_LEN) {
@@ -200,7 +234,8 @@ static void process_input(conn_t *c)
 static bool flush_output(conn_t *c)
 {
 	while (c->out_off < c->out_len) {
-		ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+		/* No SIGPIPE from a peer gone while its answers were pending. */
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->last_active = c->w->q.now;
@@ -210,7 +245,7 @@ static bool flush_output(conn_t *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
-		conn_free(c);
+		conn_close(c);
 		return false;
 	}
 	c->out_off = c->out_len = 0;
@@ -233,14 +268,16 @@ static bool in_room(conn_t *c)
 	return true;
 }
 
+static void update(conn_t *c, bool just_read);
+
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
 	conn_t *c = arg;
 	worker_t *w = c->w;
 	bool eof = false;
 	w->q.now = (uint32_t)time(NULL);
-	if ((what & EV_READ) && !c->closing) {
-		for (int rounds = 0; rounds < 4 && in_room(c); rounds++) {
+	if ((what & EV_READ) && can_read(c)) {
+		for (int rounds = 0; rounds < 4 && can_read(c) && in_room(c); rounds++) {
 			ssize_t n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
 			if (n == 0) {
 				eof = true;
@@ -250,7 +287,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 				if (errno == EINTR)
 					continue;
 				if (errno != EAGAIN && errno != EWOULDBLOCK) {
-					conn_free(c);
+					conn_close(c);
 					return;
 				}
 				break;
@@ -266,19 +303,32 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 		if (eof)
 			c->closing = true;
 	}
+	update(c, (what & EV_READ) != 0);
+}
+
+/* Queue what is ready, write it, then close or re-arm the events. */
+static void update(conn_t *c, bool just_read)
+{
+	slots_drain(c);
 	if (!flush_output(c))
 		return;
 	bool pending = c->out_off < c->out_len;
-	if (c->closing && !pending) {
-		conn_free(c);
+	if (c->closing && !pending && !c->slot_head) {
+		conn_close(c);
 		return;
 	}
-	/* Read while the output keeps up; write while some is pending. */
-	bool rd = !c->closing && pending ? c->out_len - c->out_off < OUT_HIGH : !c->closing;
+	/* Read while the output and the jobs keep up; write while some is pending. */
+	bool rd = can_read(c);
 	set_events(c, rd, pending);
-	/* Requests that were left in the buffer while the output was full. */
-	if (rd && !pending && c->in_len >= IDN_ENVELOPE_LEN && !(what & EV_READ))
-		on_io(fd, EV_READ, c);
+	/* Requests that were left in the buffer while the output was full or
+	 * too many jobs were out. */
+	if (rd && !pending && !just_read && c->in_len >= IDN_ENVELOPE_LEN)
+		on_io(c->fd, EV_READ, c);
+}
+
+void conn_update(conn_t *c)
+{
+	update(c, false);
 }
 
 /* Once a second: close connections idle (or stalled) for too long. */
@@ -290,7 +340,8 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 	conn_t *next;
 	for (conn_t *c = w->conns; c; c = next) {
 		next = c->next;
-		if (now - c->last_active >= idle)
+		/* A connection waiting for its own answers is not idle. */
+		if (!c->dead && c->outstanding == 0 && now - c->last_active >= idle)
 			conn_free(c);
 	}
 }
@@ -337,6 +388,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 int tcp_setup(worker_t *w)
 {
+	int ret = jobs_setup(w);
+	if (ret)
+		return ret;
 	w->listener = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1,
 					 w->tcp_fd);
 	if (!w->listener)
@@ -351,6 +405,9 @@ int tcp_setup(worker_t *w)
 
 void tcp_teardown(worker_t *w)
 {
+	/* Completions queued after the loop stopped first, then every connection
+	 * (with the answers they were waiting behind). */
+	jobs_teardown(w);
 	while (w->conns)
 		conn_free(w->conns);
 	if (w->sweep)

@@ -3,6 +3,7 @@
 #define IDN_WORKER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -64,6 +65,15 @@ typedef struct worker {
 	struct conn *conns;
 	struct event *sweep;      /* idle-connection sweep, once a second */
 
+	/* Jobs answered by the dispatch handler, from any thread: queued under
+	 * done_mu and handled on this worker's thread by done_ev (event_active
+	 * is thread-safe with evthread_use_pthreads). */
+	pthread_mutex_t done_mu;
+	bool done_mu_ok;
+	bool jobs_stopped;        /* the loop is gone: queue, do not wake it */
+	struct pending *done_head, *done_tail;
+	struct event *done_ev;
+
 	/* rate-limited logging of bad input */
 	uint32_t log_second;
 	unsigned log_count;
@@ -93,5 +103,8 @@ int udp_setup(worker_t *w);
 void udp_teardown(worker_t *w);
 int tcp_setup(worker_t *w);
 void tcp_teardown(worker_t *w);
+/* Tell the completion queue whether the worker's loop runs (done() after
+ * a stop only queues the job; idn_server_free() frees it). */
+void jobs_set_stopped(worker_t *w, bool stopped);
 
 #endif

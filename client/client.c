@@ -254,6 +254,75 @@ int idn_client_send(idn_client_t *c, const uint8_t *req, size_t len, const uint8
 	return IDN_OK;
 }
 
+void idn_client_disconnect(idn_client_t *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int idn_client_write(idn_client_t *c, const uint8_t *req, size_t len)
+{
+	if (c->transport != IDN_CLIENT_TCP || len < IDN_ENVELOPE_LEN)
+		return IDN_EINVAL;
+	int ret = ensure_socket(c);
+	if (ret)
+		return ret;
+	int64_t deadline = now_ms() + c->timeout_ms;
+	while (len > 0) {
+		ssize_t n = send(c->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			req += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			ret = -errno;
+			idn_client_disconnect(c);
+			return ret;
+		}
+		/* The send buffer is full: wait for room, bounded. */
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return IDN_ETIMEDOUT;
+		struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return IDN_OK;
+}
+
+int idn_client_read(idn_client_t *c, int timeout_ms, const uint8_t **resp, size_t *resp_len)
+{
+	if (c->transport != IDN_CLIENT_TCP)
+		return IDN_EINVAL;
+	if (c->fd < 0)
+		return IDN_EPROTO;
+	if (timeout_ms == 0) {
+		struct pollfd p = { .fd = c->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			return IDN_EAGAIN;
+	}
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : c->timeout_ms);
+	int ret = read_full(c, c->buf, IDN_ENVELOPE_LEN, deadline);
+	if (!ret) {
+		uint32_t mlen = idn_get_be32(c->buf + 16);
+		ret = mlen > IDN_MAX_MESSAGE_LEN ? IDN_EPROTO
+						 : read_full(c, c->buf + IDN_ENVELOPE_LEN, mlen, deadline);
+		if (!ret) {
+			*resp = c->buf;
+			*resp_len = IDN_ENVELOPE_LEN + mlen;
+			return IDN_OK;
+		}
+	}
+	/* A part of a message was read (or the peer is gone): the stream
+	 * cannot be resynchronised. */
+	idn_client_disconnect(c);
+	return ret;
+}
+
 int idn_client_resolve(idn_client_t *c, const char *handle, const idn_resolve_opts_t *o,
 		       idn_msg_t *msg)
 {

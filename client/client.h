@@ -37,6 +37,31 @@ void idn_client_close(idn_client_t *c);
 int idn_client_send(idn_client_t *c, const uint8_t *req, size_t len, const uint8_t **resp,
 		    size_t *resp_len);
 
+/*
+ * Pipelining (TCP only): write requests without waiting and read answers as
+ * they come, on one connection. The caller matches answers to requests by
+ * RequestId (a server answers a connection's requests in order; a list
+ * answer is several messages with the same RequestId). Unlike
+ * idn_client_send(), these never reconnect on their own: a connection may
+ * carry a login (idn_client_login) that a new one would not have.
+ *
+ * idn_client_write: the whole request is written (blocking up to the
+ * timeout). Opens the connection when there is none. Errors: -errno
+ * (IDN_ECONNREFUSED, -EPIPE when the server closed), IDN_ETIMEDOUT,
+ * IDN_EINVAL (UDP client or a short request).
+ *
+ * idn_client_read: the next whole message (envelope + message) into the
+ * client's buffer, valid until the next read or request. timeout_ms < 0 =
+ * the client's timeout; 0 = only if one is already arriving (IDN_EAGAIN
+ * when nothing is readable). IDN_EPROTO when the server closed the
+ * connection or sent an oversized frame (the connection is then closed).
+ */
+int idn_client_write(idn_client_t *c, const uint8_t *req, size_t len);
+int idn_client_read(idn_client_t *c, int timeout_ms, const uint8_t **resp, size_t *resp_len);
+
+/* Close the connection (TCP) now; the next request opens a new one. */
+void idn_client_disconnect(idn_client_t *c);
+
 /* Options of a resolution request. */
 typedef struct {
 	const char *types[IDN_MAX_FILTER];

@@ -144,7 +144,8 @@ int idn_txn_meta_get(idn_txn_t *t, const char *name, idn_bytes_t *val);
 int idn_reader_list(idn_reader_t *r, const uint8_t *prefix, size_t plen,
 		    const uint8_t *after, size_t alen,
 		    int (*cb)(void *arg, idn_bytes_t key), void *arg);
-/* The same inside a write txn (sees its own writes; does not latch errors). */
+/* The same inside a write txn: sees its own writes; returns t's latched error
+ * if any; its own errors are not latched. */
 int idn_txn_list(idn_txn_t *t, const uint8_t *prefix, size_t plen,
 		 const uint8_t *after, size_t alen,
 		 int (*cb)(void *arg, idn_bytes_t key), void *arg);

@@ -158,8 +158,9 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 	}
 	if (q->why)
 		worker_log_bad(w, (struct sockaddr *)&c->peer, q->why);
-	/* Behind a pending job the answer waits in a slot (copied). */
-	if (!slots_hold_tail(c, produced, st == IDN_Q_CLOSE))
+	/* Behind a pending job the answer waits in a slot (copied); the common
+	 * case (nothing pending) leaves it in place at no cost. */
+	if (c->slot_head && !slots_hold_tail(c, produced, st == IDN_Q_CLOSE))
 		return false;
 	if (st == IDN_Q_CLOSE) {
 		c->closing = true;

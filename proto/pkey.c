@@ -1,33 +1,77 @@
-/* pkey.c - key pairs on OpenSSL 3: generation, PEM files, HS_PUBKEY encoding. */
+/* pkey.c - keys on OpenSSL 3: generation, PEM files, HS_PUBKEY encoding and decoding, signatures. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "proto/msg.h"
 #include "proto/pkey.h"
 #include "proto/record.h"
 
 struct idn_pkey {
 	EVP_PKEY *pk;
+	bool priv;        /* false for keys built from a public half */
 };
+
+/* Sizes OpenSSL still verifies (OPENSSL_RSA_MAX_MODULUS_BITS 16384,
+ * OPENSSL_DSA_MAX_MODULUS_BITS 10000, rounded down), checked first so that
+ * no oversized number reaches a modular exponentiation. */
+#define RSA_N_MAX 2048
+#define DSA_P_MAX 1024
+#define DSA_Q_MAX 64
+#define PEM_MAX 65536
+
+static int wrap(EVP_PKEY *pk, bool priv, idn_pkey_t **out)
+{
+	idn_pkey_t *k = calloc(1, sizeof(*k));
+	if (!k) {
+		EVP_PKEY_free(pk);
+		return IDN_ENOMEM;
+	}
+	k->pk = pk;
+	k->priv = priv;
+	*out = k;
+	return IDN_OK;
+}
 
 int idn_pkey_generate_rsa(unsigned bits, idn_pkey_t **out)
 {
-	idn_pkey_t *k = calloc(1, sizeof(*k));
-	if (!k)
-		return IDN_ENOMEM;
-	k->pk = EVP_RSA_gen(bits);
-	if (!k->pk) {
-		free(k);
+	EVP_PKEY *pk = EVP_RSA_gen(bits);
+	if (!pk)
+		return IDN_ECRYPTO;
+	return wrap(pk, true, out);
+}
+
+int idn_pkey_generate_dsa(unsigned bits, idn_pkey_t **out)
+{
+	EVP_PKEY *params = NULL, *pk = NULL;
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
+	int ok = pc && EVP_PKEY_paramgen_init(pc) == 1 &&
+		 EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, (int)bits) == 1 &&
+		 /* FIPS 186 pairs: 1024/160 (CNRI's keys), larger groups 256. */
+		 EVP_PKEY_CTX_set_dsa_paramgen_q_bits(pc, bits <= 1024 ? 160 : 256) == 1 &&
+		 EVP_PKEY_paramgen(pc, &params) == 1;
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_CTX *kc = ok ? EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL) : NULL;
+	ok = kc && EVP_PKEY_keygen_init(kc) == 1 && EVP_PKEY_keygen(kc, &pk) == 1;
+	EVP_PKEY_CTX_free(kc);
+	EVP_PKEY_free(params);
+	if (!ok) {
+		ERR_clear_error();
 		return IDN_ECRYPTO;
 	}
-	*out = k;
-	return IDN_OK;
+	return wrap(pk, true, out);
 }
 
 int idn_pkey_load_pem(const char *path, idn_pkey_t **out)
@@ -37,16 +81,11 @@ int idn_pkey_load_pem(const char *path, idn_pkey_t **out)
 		return -errno;
 	EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
-	if (!pk)
+	if (!pk) {
+		ERR_clear_error();
 		return IDN_ECRYPTO;
-	idn_pkey_t *k = calloc(1, sizeof(*k));
-	if (!k) {
-		EVP_PKEY_free(pk);
-		return IDN_ENOMEM;
 	}
-	k->pk = pk;
-	*out = k;
-	return IDN_OK;
+	return wrap(pk, true, out);
 }
 
 static int write_pem(const idn_pkey_t *k, const char *path, bool private_part)
@@ -101,11 +140,47 @@ static int bn_param(const EVP_PKEY *pk, const char *name, uint8_t *buf, size_t c
 	return IDN_OK;
 }
 
+/* Append a big integer as Java's BigInteger.toByteArray() writes it in a
+ * ByteString: minimal two's complement of an unsigned magnitude. */
+static void put_bigint(idn_wire_t *w, const uint8_t *p, size_t n)
+{
+	while (n > 0 && p[0] == 0) {
+		p++;
+		n--;
+	}
+	bool pad = n == 0 || (p[0] & 0x80);
+	idn_wire_put_u32(w, (uint32_t)(n + (pad ? 1 : 0)));
+	if (pad)
+		idn_wire_put_u8(w, 0);
+	idn_wire_put_raw(w, p, n);
+}
+
+static int hs_pubkey_dsa(const EVP_PKEY *pk, idn_wire_t *out)
+{
+	/* CNRI DSA_PUB_KEY: q, p, g, y. */
+	static const char *const names[4] = { OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_P,
+					      OSSL_PKEY_PARAM_FFC_G, OSSL_PKEY_PARAM_PUB_KEY };
+	uint8_t buf[4][DSA_P_MAX];
+	size_t len[4];
+	for (int i = 0; i < 4; i++) {
+		int ret = bn_param(pk, names[i], buf[i], sizeof(buf[i]), &len[i]);
+		if (ret)
+			return ret;
+	}
+	idn_wire_put_str(out, "DSA_PUB_KEY");
+	idn_wire_put_u16(out, 0);
+	for (int i = 0; i < 4; i++)
+		put_bigint(out, buf[i], len[i]);
+	return out->err;
+}
+
 int idn_pkey_hs_pubkey(const idn_pkey_t *k, idn_wire_t *out)
 {
+	if (EVP_PKEY_get_base_id(k->pk) == EVP_PKEY_DSA)
+		return hs_pubkey_dsa(k->pk, out);
 	if (EVP_PKEY_get_base_id(k->pk) != EVP_PKEY_RSA)
 		return IDN_EINVAL;
-	uint8_t n[1024], e[16];
+	uint8_t n[RSA_N_MAX], e[RSA_N_MAX];
 	size_t nl, el;
 	int ret = bn_param(k->pk, OSSL_PKEY_PARAM_RSA_N, n, sizeof(n), &nl);
 	if (!ret)
@@ -115,6 +190,281 @@ int idn_pkey_hs_pubkey(const idn_pkey_t *k, idn_wire_t *out)
 	idn_bytes_t eb = { e, (uint32_t)el }, nb = { n, (uint32_t)nl };
 	idn_pubkey_encode_rsa(out, eb, nb);
 	return out->err;
+}
+
+int idn_pkey_kind(const idn_pkey_t *k)
+{
+	switch (EVP_PKEY_get_base_id(k->pk)) {
+	case EVP_PKEY_RSA:
+		return IDN_KEY_RSA;
+	case EVP_PKEY_DSA:
+		return IDN_KEY_DSA;
+	default:
+		return IDN_KEY_UNKNOWN;
+	}
+}
+
+/* ---- public keys from HS_PUBKEY values ---- */
+
+static idn_bytes_t strip_zeros(idn_bytes_t b)
+{
+	while (b.len > 0 && b.p[0] == 0) {
+		b.p++;
+		b.len--;
+	}
+	return b;
+}
+
+/* Build a public key of `type` ("RSA", "DSA") from named big integers. */
+static int from_bignums(const char *type, const char *const *names, const idn_bytes_t *nums,
+			int n, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *bn[4] = { NULL, NULL, NULL, NULL };
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int ret = IDN_ECRYPTO;
+	if (!bld)
+		return IDN_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		/* Zero-length magnitudes (a value of 0) make BN_bin2bn read nothing. */
+		bn[i] = BN_bin2bn(nums[i].len ? nums[i].p : (const uint8_t *)"", (int)nums[i].len,
+				  NULL);
+		if (!bn[i] || !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+			goto out;
+	}
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	if (params && ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+		ret = IDN_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	for (int i = 0; i < 4; i++)
+		BN_free(bn[i]);
+	OSSL_PARAM_BLD_free(bld);
+	return ret;
+}
+
+static int rsa_from_blob(const idn_pubkey_t *k, EVP_PKEY **out)
+{
+	idn_bytes_t nums[2] = { strip_zeros(k->rsa_n), strip_zeros(k->rsa_e) };
+	if (nums[0].len == 0 || nums[1].len == 0)
+		return IDN_EMALF;
+	if (nums[0].len > RSA_N_MAX || nums[1].len > nums[0].len)
+		return IDN_ELIMIT;
+	static const char *const names[2] = { OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E };
+	return from_bignums("RSA", names, nums, 2, out);
+}
+
+static int dsa_from_blob(const idn_pubkey_t *k, EVP_PKEY **out)
+{
+	idn_bytes_t nums[4] = { strip_zeros(k->dsa_p), strip_zeros(k->dsa_q),
+				strip_zeros(k->dsa_g), strip_zeros(k->dsa_y) };
+	for (int i = 0; i < 4; i++)
+		if (nums[i].len == 0)
+			return IDN_EMALF;
+	if (nums[0].len > DSA_P_MAX || nums[1].len > DSA_Q_MAX || nums[2].len > nums[0].len ||
+	    nums[3].len > nums[0].len)
+		return IDN_ELIMIT;
+	static const char *const names[4] = { OSSL_PKEY_PARAM_FFC_P, OSSL_PKEY_PARAM_FFC_Q,
+					      OSSL_PKEY_PARAM_FFC_G, OSSL_PKEY_PARAM_PUB_KEY };
+	return from_bignums("DSA", names, nums, 4, out);
+}
+
+/* PEM text: a public key (SubjectPublicKeyInfo, PKCS#1) or a certificate. */
+static int from_pem(const uint8_t *p, size_t len, EVP_PKEY **out)
+{
+	if (len > PEM_MAX)
+		return IDN_ELIMIT;
+	BIO *bio = BIO_new_mem_buf(p, (int)len);
+	if (!bio)
+		return IDN_ENOMEM;
+	EVP_PKEY *pk = NULL;
+	if (memmem(p, len, "-----BEGIN CERTIFICATE-----", 27)) {
+		X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if (x)
+			pk = X509_get_pubkey(x);
+		X509_free(x);
+	} else {
+		OSSL_DECODER_CTX *dc = OSSL_DECODER_CTX_new_for_pkey(
+			&pk, "PEM", NULL, NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+		if (dc && OSSL_DECODER_from_bio(dc, bio) != 1) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
+		OSSL_DECODER_CTX_free(dc);
+	}
+	BIO_free(bio);
+	if (!pk)
+		return IDN_ECRYPTO;
+	*out = pk;
+	return IDN_OK;
+}
+
+/* Only the key types we can verify with pass. SM2 (PEM with the SM2 curve,
+ * or SM2_PUB_KEY blobs) lands here as "SM2" and is refused until SM2/SM3
+ * signatures are implemented. */
+static int check_type(EVP_PKEY *pk)
+{
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		if (EVP_PKEY_get_bits(pk) > RSA_N_MAX * 8)
+			return IDN_ELIMIT;
+		return IDN_OK;
+	}
+	if (EVP_PKEY_is_a(pk, "DSA")) {
+		if (EVP_PKEY_get_bits(pk) > DSA_P_MAX * 8)
+			return IDN_ELIMIT;
+		return IDN_OK;
+	}
+	return IDN_EINVAL;
+}
+
+int idn_pkey_from_hs_pubkey(const uint8_t *p, size_t len, idn_pkey_t **out)
+{
+	idn_pubkey_t k;
+	int ret = idn_pubkey_decode(p, len, &k);
+	if (ret)
+		return ret;
+	EVP_PKEY *pk = NULL;
+	switch (k.kind) {
+	case IDN_KEY_RSA:
+		ret = rsa_from_blob(&k, &pk);
+		break;
+	case IDN_KEY_DSA:
+		ret = dsa_from_blob(&k, &pk);
+		break;
+	case IDN_KEY_PEM:
+		ret = from_pem(k.pem.p, k.pem.len, &pk);
+		break;
+	case IDN_KEY_SM2: /* later: k.pem holds PEM or DER SubjectPublicKeyInfo */
+	case IDN_KEY_SM9:
+	case IDN_KEY_DH:  /* session key exchange only, never a signer */
+	default:
+		return IDN_EINVAL;
+	}
+	if (!ret)
+		ret = check_type(pk);
+	if (ret) {
+		EVP_PKEY_free(pk);
+		ERR_clear_error();
+		return ret;
+	}
+	return wrap(pk, false, out);
+}
+
+int idn_pkey_load_public_pem(const char *path, idn_pkey_t **out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	uint8_t *buf = malloc(PEM_MAX);
+	if (!buf) {
+		fclose(f);
+		return IDN_ENOMEM;
+	}
+	size_t n = fread(buf, 1, PEM_MAX, f);
+	int err = ferror(f) ? IDN_EIO : IDN_OK;
+	fclose(f);
+	EVP_PKEY *pk = NULL;
+	int ret = err ? err : n == PEM_MAX ? IDN_ELIMIT : from_pem(buf, n, &pk);
+	free(buf);
+	if (!ret)
+		ret = check_type(pk);
+	if (ret) {
+		EVP_PKEY_free(pk);
+		ERR_clear_error();
+		return ret;
+	}
+	return wrap(pk, false, out);
+}
+
+/* ---- signatures ---- */
+
+/* Digest of a signature by protocol code. SM3 (SM2 signatures) goes here. */
+static const EVP_MD *sig_md(int alg)
+{
+	switch (alg) {
+	case IDN_DIGEST_MD5:
+		return EVP_md5();
+	case IDN_DIGEST_SHA1:
+		return EVP_sha1();
+	case IDN_DIGEST_SHA256:
+		return EVP_sha256();
+	default:
+		return NULL;
+	}
+}
+
+/* The digest for `alg` if the key takes it: DSA is defined over SHA only. */
+static const EVP_MD *md_for_key(const idn_pkey_t *k, int alg)
+{
+	const EVP_MD *md = sig_md(alg);
+	if (md && alg == IDN_DIGEST_MD5 && idn_pkey_kind(k) == IDN_KEY_DSA)
+		return NULL;
+	return md;
+}
+
+int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		  idn_wire_t *out)
+{
+	const EVP_MD *md = md_for_key(k, digest_alg);
+	if (!md || !k->priv)
+		return IDN_EINVAL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return IDN_ENOMEM;
+	uint8_t *sig = NULL;
+	size_t slen = 0;
+	int ret = IDN_ECRYPTO;
+	/* RSA keys sign with PKCS#1 v1.5 padding by default. */
+	int ok = EVP_DigestSignInit(ctx, NULL, md, NULL, k->pk) == 1;
+	for (size_t i = 0; ok && i < ndata; i++)
+		ok = EVP_DigestSignUpdate(ctx, data[i].p, data[i].len) == 1;
+	if (ok)
+		ok = EVP_DigestSignFinal(ctx, NULL, &slen) == 1;
+	if (ok) {
+		/* slen is the maximum (DSA DER varies): sign aside, then copy. */
+		sig = malloc(slen);
+		if (!sig)
+			ret = IDN_ENOMEM;
+		else if (EVP_DigestSignFinal(ctx, sig, &slen) == 1) {
+			idn_wire_put_raw(out, sig, slen);
+			ret = out->err;
+		}
+	}
+	free(sig);
+	EVP_MD_CTX_free(ctx);
+	if (ret == IDN_ECRYPTO)
+		ERR_clear_error();
+	return ret;
+}
+
+int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		    const uint8_t *sig, size_t slen)
+{
+	const EVP_MD *md = md_for_key(k, digest_alg);
+	if (!md)
+		return IDN_EINVAL;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return IDN_ENOMEM;
+	int ret = IDN_ECRYPTO;
+	int ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, k->pk) == 1;
+	for (size_t i = 0; ok && i < ndata; i++)
+		ok = EVP_DigestVerifyUpdate(ctx, data[i].p, data[i].len) == 1;
+	if (ok) {
+		/* 0 is a wrong signature, < 0 one that does not parse (bad DER,
+		 * wrong length): both are a failed check to the caller. */
+		ret = EVP_DigestVerifyFinal(ctx, slen ? sig : (const uint8_t *)"", slen) == 1
+			      ? IDN_OK
+			      : IDN_EACCES;
+	}
+	EVP_MD_CTX_free(ctx);
+	if (ret != IDN_OK)
+		ERR_clear_error();
+	return ret;
 }
 
 void idn_pkey_free(idn_pkey_t *k)

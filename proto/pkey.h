@@ -1,23 +1,30 @@
-/* pkey.h - key pairs for the crypto module: load, generate, save, and their HS_PUBKEY encoding. */
+/* pkey.h - keys for the crypto module: load, generate, save, HS_PUBKEY encoding and decoding, sign and verify. */
 #ifndef IDN_PKEY_H
 #define IDN_PKEY_H
 
 #include <stddef.h>
 
+#include "proto/crypto.h"
 #include "proto/wire.h"
 
 /*
  * Rules of use:
- * - idn_pkey_t is an opaque private key (OpenSSL underneath; no OpenSSL type
- *   leaks out of proto/). Create with _generate_rsa or _load_pem, release
- *   with idn_pkey_free (NULL is fine).
+ * - idn_pkey_t is an opaque key pair or public key (OpenSSL underneath; no
+ *   OpenSSL type leaks out of proto/). Create with _generate_*, _load_* or
+ *   _from_hs_pubkey, release with idn_pkey_free (NULL is fine).
  * - A key may be used from several threads for reading and signing.
+ * - A key built from a public half only (_load_public_pem, _from_hs_pubkey)
+ *   verifies but does not sign (IDN_EINVAL) and cannot be saved as private.
+ * - Digest codes are those of proto/msg.h (IDN_DIGEST_MD5/SHA1/SHA256),
+ *   which auth.h's IDN_SIG_* equal.
  */
 
 typedef struct idn_pkey idn_pkey_t;
 
 /* Generate an RSA key of `bits` bits (2048 recommended). */
 int idn_pkey_generate_rsa(unsigned bits, idn_pkey_t **out);
+/* Generate a DSA key with a new `bits`-bit group (1024: what CNRI uses; slow). */
+int idn_pkey_generate_dsa(unsigned bits, idn_pkey_t **out);
 /* Load a PEM private key (PKCS#8 or traditional). IDN_ENOENT when the
  * file is missing, IDN_ECRYPTO when it does not parse. */
 int idn_pkey_load_pem(const char *path, idn_pkey_t **out);
@@ -25,9 +32,33 @@ int idn_pkey_load_pem(const char *path, idn_pkey_t **out);
 int idn_pkey_save_pem(const idn_pkey_t *k, const char *path);
 /* Write the public half as X.509 SubjectPublicKeyInfo PEM to `path`. */
 int idn_pkey_save_public_pem(const idn_pkey_t *k, const char *path);
-/* Append the public key as an HS_PUBKEY blob (RSA_PUB_KEY) at the cursor.
- * IDN_EINVAL for non-RSA keys. */
+/* Load a PEM public key (SubjectPublicKeyInfo or PKCS#1 "RSA PUBLIC KEY")
+ * as a verify-only key. IDN_ENOENT / -errno when the file cannot be read,
+ * IDN_ECRYPTO when it does not parse, IDN_EINVAL for a key type other than
+ * RSA or DSA. */
+int idn_pkey_load_public_pem(const char *path, idn_pkey_t **out);
+/* Build a verify-only key from an HS_PUBKEY value: CNRI RSA_PUB_KEY /
+ * DSA_PUB_KEY blob, or PEM text (public key or X.509 certificate). Errors of
+ * idn_pubkey_decode(); IDN_EINVAL for key types not supported yet (DH, SM2,
+ * SM9, EC); IDN_ELIMIT for numbers over the sizes OpenSSL verifies (RSA
+ * 16384 bits, DSA p 8192 bits); IDN_ECRYPTO when OpenSSL refuses the key. */
+int idn_pkey_from_hs_pubkey(const uint8_t *p, size_t len, idn_pkey_t **out);
+/* The key's kind: IDN_KEY_RSA or IDN_KEY_DSA (proto/record.h). */
+int idn_pkey_kind(const idn_pkey_t *k);
+/* Append the public key as an HS_PUBKEY blob (RSA_PUB_KEY or DSA_PUB_KEY,
+ * CNRI encoding) at the cursor. IDN_EINVAL for other key types. */
 int idn_pkey_hs_pubkey(const idn_pkey_t *k, idn_wire_t *out);
+/* Sign the concatenation of the pieces, hashed with `digest_alg`: RSA
+ * PKCS#1 v1.5, or DSA DER SEQUENCE{r,s}. Appends the raw signature at the
+ * cursor. IDN_EINVAL for an unknown digest or a verify-only key, IDN_ESPACE
+ * (latched) when it does not fit, IDN_ECRYPTO when OpenSSL fails. */
+int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		  idn_wire_t *out);
+/* Check a signature made as idn_pkey_sign() does: IDN_OK when it verifies,
+ * IDN_EACCES when it does not (or does not parse), IDN_EINVAL for an unknown
+ * digest or one the key type does not take (DSA with MD5). */
+int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		    const uint8_t *sig, size_t slen);
 void idn_pkey_free(idn_pkey_t *k);
 
 #endif

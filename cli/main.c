@@ -13,6 +13,17 @@ typedef struct {
 static const cmd_t cmds[] = {
 	{ "resolve", cmd_resolve, "resolve a handle over UDP or TCP and print its values" },
 	{ "load", cmd_load, "bulk-load identifiers (JSON lines) straight into a store" },
+	{ "keygen", cmd_keygen, "generate an RSA key pair and print its HS_PUBKEY value" },
+	{ "create", cmd_admin, "create a handle with values (authenticated)" },
+	{ "add", cmd_admin, "add values to a handle" },
+	{ "modify", cmd_admin, "replace values of a handle" },
+	{ "remove", cmd_admin, "remove values of a handle by index" },
+	{ "delete", cmd_admin, "delete a handle" },
+	{ "list", cmd_admin, "list the handles under a prefix" },
+	{ "home", cmd_admin, "make the node responsible for a prefix" },
+	{ "unhome", cmd_admin, "stop the node answering for a prefix" },
+	{ "list-homed", cmd_admin, "list the prefixes the node is responsible for" },
+	{ "prefix", cmd_prefix, "create (node admin) or show an enterprise prefix" },
 };
 
 static void usage(FILE *out)
@@ -24,7 +35,7 @@ static void usage(FILE *out)
 		     "\n"
 		     "Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+		fprintf(out, "  %-11s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(out, "\n"
 		     "Run 'idnode COMMAND --help' for the options of a command.\n"
 		     "Exit status: 0 success, 1 failure, 2 usage error.\n");

@@ -58,6 +58,29 @@ static const opt_t opts[] = {
 	  "One of err, warning, notice, info, debug." },
 	{ "demo", T_BOOL, 0, 1, "no", N(demo),
 	  "Load the demo identifiers on first start (a new, empty store)." },
+	{ "admin-key", T_PATH, 0, 0, "", S(admin_key),
+	  "PEM key of the node administrator, installed as HS_PUBKEY at\n"
+	  "300:0.NA/<node-prefix> (a private key's public half is used). Empty =\n"
+	  "<data-dir>/admin-key.pem, a private key generated on first start." },
+	{ "admin-secret-file", T_PATH, 0, 0, "", S(admin_secret_file),
+	  "File holding a secret key for 301:0.NA/<node-prefix> (HS_SECKEY); empty = none." },
+	{ "server-admins", T_STR, 0, 0, "", S(server_admins),
+	  "Identities (INDEX:HANDLE, comma-separated) that administer the server: they\n"
+	  "home and unhome prefixes and pass every permission check. Empty =\n"
+	  "300:0.NA/<node-prefix>,301:0.NA/<node-prefix>." },
+	{ "quota-identifiers", T_INT, 0, 2147483647, "0", N(quota_identifiers),
+	  "Identifiers an enterprise prefix may hold unless its IDNODE_QUOTA value\n"
+	  "says otherwise; 0 = no limit (refusals: RC 604)." },
+	{ "quota-daily", T_INT, 0, 2147483647, "0", N(quota_daily),
+	  "Registrations an enterprise prefix may make per day unless its IDNODE_QUOTA\n"
+	  "value says otherwise; 0 = no limit (refusals: RC 603)." },
+	{ "auth-timeout", T_INT, 1, 3600, "60", N(auth_timeout),
+	  "Seconds a challenge (RC 402) waits for its answer." },
+	{ "write-batch", T_INT, 1, 100000, "4096", N(write_batch),
+	  "Writes gathered into one durable commit at most (group commit)." },
+	{ "utc-offset", T_INT, -1440, 1440, "480", N(utc_offset),
+	  "Minutes east of UTC of the node's day boundaries for daily counters and\n"
+	  "quotas (480 = China Standard Time)." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

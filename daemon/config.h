@@ -38,6 +38,14 @@ typedef struct {
 	long long map_size;
 	char log_level[IDN_CFG_STR];
 	bool demo;
+	char admin_key[PATH_MAX];
+	char admin_secret_file[PATH_MAX];
+	char server_admins[1024];
+	int quota_identifiers;
+	int quota_daily;
+	int auth_timeout;
+	int write_batch;
+	int utc_offset;
 } idn_config_t;
 
 /* Fill *c with the built-in defaults (the "embedded default config"). */

@@ -10,6 +10,7 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "registry/registry.h"
 #include "resolver/server.h"
 #include "storage/store.h"
 
@@ -189,6 +190,31 @@ int main(int argc, char **argv)
 		.info = &info,
 		.log = idn_vlog,
 	};
+	/* The registry answers every operation the listeners do not (writes,
+	 * authentication); it is the only writer of the store. */
+	char admins_buf[sizeof(cfg.server_admins) + 2 * IDN_CFG_STR];
+	if (cfg.server_admins[0])
+		snprintf(admins_buf, sizeof(admins_buf), "%s", cfg.server_admins);
+	else
+		snprintf(admins_buf, sizeof(admins_buf), "300:0.NA/%s,301:0.NA/%s", cfg.node_prefix,
+			 cfg.node_prefix);
+	idn_registry_opts_t ropts = {
+		.store = store,
+		.node_prefix = cfg.node_prefix,
+		.max_auth_time = cfg.auth_timeout,
+		.max_batch = cfg.write_batch,
+		.quota_identifiers = (uint64_t)cfg.quota_identifiers,
+		.quota_daily = (uint64_t)cfg.quota_daily,
+		.utc_offset = cfg.utc_offset * 60,
+		.log = idn_vlog,
+	};
+	for (char *tok = strtok(admins_buf, ", "); tok && ropts.n_server_admins < IDN_REG_MAX_ADMINS;
+	     tok = strtok(NULL, ", "))
+		ropts.server_admins[ropts.n_server_admins++] = tok;
+	idn_registry_t *reg = NULL;
+	idn_dispatch_t dispatch = { NULL, idn_registry_submit };
+	sopts.dispatch = &dispatch;
+
 	idn_server_t *srv = NULL;
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
@@ -210,6 +236,23 @@ int main(int argc, char **argv)
 	info.site_len = node.site_len;
 	info.site_serial = (uint16_t)cfg.site_serial;
 	info.primary = true;
+	ropts.site = node.site;
+	ropts.site_len = node.site_len;
+	ret = idn_registry_new(&ropts, &reg);
+	if (ret) {
+		idn_log(3, "server-admins: '%s' is not a list of INDEX:HANDLE identities",
+			cfg.server_admins);
+		goto out_srv;
+	}
+	dispatch.ctx = reg;
+	ret = idn_registry_start(reg);
+	if (ret) {
+		idn_log(3, "cannot start the registry: %s", idn_strerror(ret));
+		goto out_srv;
+	}
+	if (node.admin_key_generated)
+		idn_log(5, "generated the node administrator's key %s (identity 300:0.NA/%s)",
+			node.admin_key_path, cfg.node_prefix);
 
 	base = event_base_new();
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -229,16 +272,29 @@ int main(int argc, char **argv)
 	idn_log(5, "ready: prefix %s on %s (UDP+TCP), %d worker%s, store %s (%llu handles)",
 		cfg.node_prefix, node.site_addr, workers, workers == 1 ? "" : "s", cfg.data_dir,
 		(unsigned long long)st.handles);
-	if (cfg.demo)
+	idn_log(6, "administrator: 300:0.NA/%s, key %s", cfg.node_prefix, node.admin_key_path);
+	if (cfg.demo) {
 		idn_log(5, "try: idnode resolve %s.12/PN-0001 --server %s", cfg.node_prefix,
 			node.site_addr);
+		idn_log(5, "register: idnode create %s.12/PN-0003 --value=1:URL:https://example.com "
+			   "--auth=300:0.NA/%s.12 --key=%s --server %s",
+			cfg.node_prefix, cfg.node_prefix, node.demo_key_path, node.site_addr);
+	}
 	else
 		idn_log(5, "try: idnode resolve 0.NA/%s --server %s", cfg.node_prefix,
 			node.site_addr);
 
 	event_base_dispatch(base);
 
+	/* Listeners first (no new jobs), then the registry answers what it
+	 * holds, then the server frees the answers that came back late. */
 	idn_server_stop(srv);
+	idn_registry_stop(reg);
+	idn_registry_stats_t rs;
+	idn_registry_stats(reg, &rs);
+	idn_log(5, "registry: %llu writes in %llu commits, %llu refused",
+		(unsigned long long)rs.writes_ok, (unsigned long long)rs.commits,
+		(unsigned long long)rs.writes_refused);
 	idn_query_stats_t qs;
 	idn_server_stats(srv, &qs);
 	idn_log(5, "stopped: %llu requests, %llu resolutions (%llu answered, %llu not found), "
@@ -257,7 +313,9 @@ out_base:
 	if (base)
 		event_base_free(base);
 out_srv:
+	idn_registry_stop(reg);
 	idn_server_free(srv);
+	idn_registry_free(reg);
 	idn_node_deinit(&node);
 out_store:
 	idn_store_close(store);

@@ -33,6 +33,44 @@ static int load_or_create_key(idn_node_t *n, const idn_config_t *c, char *err, s
 	return ret;
 }
 
+/* HS_PUBKEY of the key in `path` (private or public PEM). When `path` is
+ * missing and `generate` is set, a new RSA private key is written there. */
+static int load_pubkey_blob(const char *path, bool generate, uint8_t *blob, size_t cap,
+			    size_t *len, bool *generated, char *err, size_t errlen)
+{
+	idn_pkey_t *k = NULL;
+	int ret = idn_pkey_load_pem(path, &k);
+	if (ret == IDN_ECRYPTO)
+		ret = idn_pkey_load_public_pem(path, &k);
+	if (ret == -ENOENT && generate) {
+		ret = idn_pkey_generate_rsa(2048, &k);
+		if (!ret)
+			ret = idn_pkey_save_pem(k, path);
+		if (!ret) {
+			char pub[PATH_MAX + 48];
+			snprintf(pub, sizeof(pub), "%s.pub", path);
+			idn_pkey_save_public_pem(k, pub);
+			*generated = true;
+		}
+	}
+	if (ret) {
+		snprintf(err, errlen, "key %s: %s", path, idn_strerror(ret));
+		idn_pkey_free(k);
+		return ret;
+	}
+	idn_wire_t w;
+	idn_wire_init(&w, blob, cap);
+	ret = idn_pkey_hs_pubkey(k, &w);
+	idn_pkey_free(k);
+	if (ret || w.err) {
+		snprintf(err, errlen, "key %s: cannot encode as HS_PUBKEY: %s", path,
+			 idn_strerror(ret ? ret : w.err));
+		return ret ? ret : w.err;
+	}
+	*len = idn_wire_offset(&w);
+	return IDN_OK;
+}
+
 /* The site record: one server, TCP first (the IDIS SDK connects to the first
  * server's first TCP interface), then UDP; admin over TCP only. */
 static int build_site(idn_node_t *n, const idn_config_t *c, uint16_t port, char *err,
@@ -110,64 +148,82 @@ static void put_value(idn_wire_t *w, uint32_t index, const char *type, const voi
 	idn_value_encode(w, &v);
 }
 
-/* Write the prefix handle 0.NA/<prefix>: HS_SITE (index 1) and an HS_ADMIN
- * (index 100) naming 300:0.NA/<prefix>, the identity that administers it. */
-static void put_prefix_handle(idn_txn_t *t, const idn_node_t *n, const char *prefix,
-			      uint32_t now)
+/* Set value `index` of handle `na` to (type, data): replace it when it
+ * differs, add it when missing, keep the other values. Creates the handle
+ * when it does not exist. */
+static void upsert_value(idn_txn_t *t, const char *na, uint32_t index, const char *type,
+			 const void *data, size_t dlen, uint8_t perms, uint32_t now)
 {
-	char na[IDN_CFG_STR + 8];
-	int nalen = snprintf(na, sizeof(na), "0.NA/%s", prefix);
-	uint8_t vals[8192], adm[IDN_CFG_STR + 16];
-	idn_wire_t aw, w;
-	idn_wire_init(&aw, adm, sizeof(adm));
-	idn_admin_t a = { IDN_ADM_ALL, { (const uint8_t *)na, (uint32_t)nalen }, 300 };
-	idn_admin_encode(&aw, &a);
-	idn_wire_init(&w, vals, sizeof(vals));
-	put_value(&w, 1, "HS_SITE", n->site, n->site_len, IDN_PERM_DEFAULT, now);
-	put_value(&w, 100, "HS_ADMIN", adm, idn_wire_offset(&aw), IDN_PERM_DEFAULT, now);
-	if (w.err) {
-		return;
-	}
-	idn_txn_put(t, (const uint8_t *)na, (size_t)nalen, vals, idn_wire_offset(&w), 2);
-	idn_txn_home(t, (const uint8_t *)na, (size_t)nalen);
-}
-
-/* A started node publishes its current site: when the HS_SITE of one of its
- * prefix handles still carries an older site record (new port, new key),
- * replace that value and keep the others. */
-static void refresh_site(idn_txn_t *t, const idn_node_t *n, const char *prefix, uint32_t now)
-{
-	char na[IDN_CFG_STR + 8];
-	int nalen = snprintf(na, sizeof(na), "0.NA/%s", prefix);
-	idn_record_t rec;
-	if (idn_txn_get(t, (const uint8_t *)na, (size_t)nalen, &rec) != IDN_OK)
-		return;
-	size_t cap = rec.values.len + n->site_len + 64;
+	size_t nalen = strlen(na);
+	idn_record_t rec = { 0 };
+	bool exists = idn_txn_get(t, (const uint8_t *)na, nalen, &rec) == IDN_OK;
+	size_t cap = (exists ? rec.values.len : 0) + dlen + strlen(type) + 64;
 	uint8_t *buf = malloc(cap);
 	if (!buf)
 		return;
 	idn_wire_t in, out;
 	idn_wire_init_ro(&in, rec.values.p, rec.values.len);
 	idn_wire_init(&out, buf, cap);
-	bool changed = false;
-	for (uint32_t i = 0; i < rec.count; i++) {
+	bool found = false, changed = false;
+	uint32_t n = 0;
+	for (uint32_t i = 0; exists && i < rec.count; i++) {
 		idn_value_t v;
 		if (idn_value_decode(&in, &v) != IDN_OK)
 			goto done;
-		if (v.index == 1 && idn_bytes_eq_str(v.type, "HS_SITE") &&
-		    (v.data.len != n->site_len || memcmp(v.data.p, n->site, n->site_len) != 0)) {
-			v.data = (idn_bytes_t){ n->site, (uint32_t)n->site_len };
-			v.timestamp = now;
-			changed = true;
+		if (v.index == index) {
+			found = true;
+			if (!idn_bytes_eq_str(v.type, type) || v.data.len != dlen ||
+			    memcmp(v.data.p, data, dlen) != 0) {
+				put_value(&out, index, type, data, dlen, perms, now);
+				changed = true;
+				n++;
+				continue;
+			}
 		}
 		idn_value_encode(&out, &v);
+		n++;
+	}
+	if (!found) {
+		put_value(&out, index, type, data, dlen, perms, now);
+		changed = true;
+		n++;
 	}
 	/* The record borrowed from the txn must not be overwritten while read. */
 	if (changed && !out.err)
-		idn_txn_put(t, (const uint8_t *)na, (size_t)nalen, buf, idn_wire_offset(&out),
-			    rec.count);
+		idn_txn_put(t, (const uint8_t *)na, strlen(na), buf, idn_wire_offset(&out), n);
 done:
 	free(buf);
+}
+
+static void upsert_admin(idn_txn_t *t, const char *na, uint32_t index, uint16_t perms,
+			 const char *admin, uint32_t admin_index, uint32_t now)
+{
+	uint8_t adm[IDN_CFG_STR + 32];
+	idn_wire_t aw;
+	idn_wire_init(&aw, adm, sizeof(adm));
+	idn_admin_t a = { perms, { (const uint8_t *)admin, (uint32_t)strlen(admin) }, admin_index };
+	idn_admin_encode(&aw, &a);
+	if (!aw.err)
+		upsert_value(t, na, index, "HS_ADMIN", adm, idn_wire_offset(&aw), IDN_PERM_DEFAULT,
+			     now);
+}
+
+/* The prefix handle 0.NA/<prefix>: HS_SITE (index 1), HS_ADMIN (index 100)
+ * naming 300:0.NA/<prefix>, and at 300 the administrator's HS_PUBKEY; with
+ * `admin_of` also an HS_ADMIN (101) for the parent's administrator. */
+static void put_prefix_handle(idn_txn_t *t, const idn_node_t *n, const char *prefix,
+			      const uint8_t *pub, size_t publen, const char *admin_of,
+			      uint32_t now)
+{
+	char na[IDN_CFG_STR + 8];
+	snprintf(na, sizeof(na), "0.NA/%s", prefix);
+	upsert_value(t, na, 1, "HS_SITE", n->site, n->site_len, IDN_PERM_DEFAULT, now);
+	upsert_admin(t, na, 100, IDN_ADM_ALL, na, 300, now);
+	if (admin_of)
+		upsert_admin(t, na, 101, IDN_ADM_ALL, admin_of, 300, now);
+	if (publen)
+		upsert_value(t, na, 300, "HS_PUBKEY", pub, publen, IDN_PERM_DEFAULT, now);
+	idn_txn_home(t, (const uint8_t *)na, strlen(na));
 }
 
 /* The demo identifiers of enterprise <node>.12: a pump with its data sheet,
@@ -221,6 +277,29 @@ static void put_demo(idn_txn_t *t, const char *node_prefix, uint32_t now)
 	}
 }
 
+/* A secret key file: its bytes without the trailing newline. */
+static int read_secret(const char *path, uint8_t *buf, size_t cap, size_t *len, char *err,
+		       size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "admin-secret-file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	size_t n = fread(buf, 1, cap, f);
+	bool more = fgetc(f) != EOF;
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (more || n == 0) {
+		snprintf(err, errlen, "admin-secret-file %s: %s", path,
+			 more ? "longer than 1024 bytes" : "empty");
+		return IDN_ECONFIG;
+	}
+	*len = n;
+	return IDN_OK;
+}
+
 int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint16_t port,
 		     char *err, size_t errlen)
 {
@@ -230,6 +309,38 @@ int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint1
 		ret = build_site(n, c, port, err, errlen);
 	if (ret)
 		return ret;
+	if (c->admin_key[0])
+		snprintf(n->admin_key_path, sizeof(n->admin_key_path), "%s", c->admin_key);
+	else
+		snprintf(n->admin_key_path, sizeof(n->admin_key_path), "%s/admin-key.pem",
+			 c->data_dir);
+	ret = load_pubkey_blob(n->admin_key_path, !c->admin_key[0], n->admin_pub,
+			       sizeof(n->admin_pub), &n->admin_pub_len, &n->admin_key_generated,
+			       err, errlen);
+	if (ret)
+		return ret;
+	uint8_t secret[1024];
+	size_t secret_len = 0;
+	if (c->admin_secret_file[0] &&
+	    (ret = read_secret(c->admin_secret_file, secret, sizeof(secret), &secret_len, err,
+			       errlen)))
+		return ret;
+
+	char ent[IDN_CFG_STR + 8], ent_na[IDN_CFG_STR + 16], na[IDN_CFG_STR + 8];
+	snprintf(ent, sizeof(ent), "%s.12", c->node_prefix);
+	snprintf(ent_na, sizeof(ent_na), "0.NA/%s", ent);
+	snprintf(na, sizeof(na), "0.NA/%s", c->node_prefix);
+	uint8_t demo_pub[2048];
+	size_t demo_len = 0;
+	if (c->demo) {
+		bool gen = false;
+		snprintf(n->demo_key_path, sizeof(n->demo_key_path), "%s/demo-enterprise-key.pem",
+			 c->data_dir);
+		ret = load_pubkey_blob(n->demo_key_path, true, demo_pub, sizeof(demo_pub), &demo_len,
+				       &gen, err, errlen);
+		if (ret)
+			return ret;
+	}
 
 	idn_txn_t *t;
 	ret = idn_txn_begin(s, &t);
@@ -240,23 +351,23 @@ int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint1
 	uint32_t now = (uint32_t)time(NULL);
 	idn_bytes_t init;
 	bool fresh = idn_txn_meta_get(t, "initialized", &init) == IDN_ENOTFOUND;
-	char na[IDN_CFG_STR + 8];
-	int nalen = snprintf(na, sizeof(na), "0.NA/%s", c->node_prefix);
-	idn_record_t rec;
-	if (fresh || idn_txn_get(t, (const uint8_t *)na, (size_t)nalen, &rec) == IDN_ENOTFOUND) {
-		put_prefix_handle(t, n, c->node_prefix, now);
-		if (fresh && c->demo) {
-			char ent[IDN_CFG_STR + 8];
-			snprintf(ent, sizeof(ent), "%s.12", c->node_prefix);
-			put_prefix_handle(t, n, ent, now);
-			put_demo(t, c->node_prefix, now);
-		}
+	/* The node's own prefix handle follows the config on every start: its
+	 * site, its administrator and the administrator's keys. */
+	put_prefix_handle(t, n, c->node_prefix, n->admin_pub, n->admin_pub_len, NULL, now);
+	if (secret_len) {
+		upsert_value(t, na, 301, "HS_SECKEY", secret, secret_len,
+			     IDN_PERM_ADMIN_READ | IDN_PERM_ADMIN_WRITE, now);
+		upsert_admin(t, na, 101, IDN_ADM_ALL, na, 301, now);
 	}
-	refresh_site(t, n, c->node_prefix, now);
 	if (c->demo) {
-		char ent[IDN_CFG_STR + 8];
-		snprintf(ent, sizeof(ent), "%s.12", c->node_prefix);
-		refresh_site(t, n, ent, now);
+		idn_record_t rec;
+		if (fresh) {
+			put_prefix_handle(t, n, ent, demo_pub, demo_len, na, now);
+			put_demo(t, c->node_prefix, now);
+		} else if (idn_txn_get(t, (const uint8_t *)ent_na, strlen(ent_na), &rec) == IDN_OK) {
+			upsert_value(t, ent_na, 1, "HS_SITE", n->site, n->site_len, IDN_PERM_DEFAULT,
+				     now);
+		}
 	}
 	if (fresh) {
 		uint8_t ts[4];

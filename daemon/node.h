@@ -2,6 +2,8 @@
 #ifndef IDN_NODE_H
 #define IDN_NODE_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,11 @@ typedef struct {
 	uint8_t site[4096];
 	size_t site_len;
 	char site_addr[64];       /* the address published in the site record */
+	uint8_t admin_pub[2048];  /* HS_PUBKEY of the node administrator (300:0.NA/<prefix>) */
+	size_t admin_pub_len;
+	char admin_key_path[PATH_MAX + 32]; /* where it came from */
+	bool admin_key_generated; /* created on this start */
+	char demo_key_path[PATH_MAX + 32];  /* the demo enterprise's private key, with --demo */
 } idn_node_t;
 
 /* Load or create the server key, build the site record for `port`, and

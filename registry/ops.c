@@ -509,6 +509,27 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 	op->rcode = IDN_RC_SUCCESS;
 }
 
+/* A secondary node's enterprise administers every identifier under its
+ * prefix: the HS_ADMIN values of the prefix handle grant what the handle's
+ * own would (CNRI consults only the handle's own; identifiers registered
+ * without an HS_ADMIN would otherwise be frozen). */
+static bool prefix_allows(idn_registry_t *r, idn_txn_t *t, idn_bytes_t h,
+			  const idn_identity_t *who, uint16_t need)
+{
+	reg_view_t view = { t, NULL };
+	uint8_t ph[IDN_STORE_MAX_KEY];
+	size_t phl = reg_prefix_handle(h.p, h.len, ph, sizeof(ph));
+	idn_record_t prec;
+	if (!phl || idn_txn_get(t, ph, phl, &prec) != IDN_OK)
+		return false;
+	if (is_na(h.p, h.len)) {
+		/* A prefix handle: the parent grants derived-prefix rights only. */
+		return reg_allowed(r, &view, &prec, who, IDN_ADM_ADD_DERIVED_PREFIX |
+								 IDN_ADM_DELETE_DERIVED_PREFIX);
+	}
+	return reg_allowed(r, &view, &prec, who, need);
+}
+
 /* ---- delete ---- */
 
 static void do_delete(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now)
@@ -525,17 +546,8 @@ static void do_delete(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		return;
 	}
 	bool na = is_na(h.p, h.len);
-	bool ok = reg_allowed(r, &view, &rec, &op->who, IDN_ADM_DELETE_HANDLE);
-	if (!ok) {
-		/* The prefix's administrators may delete what lives under it. */
-		uint8_t ph[IDN_STORE_MAX_KEY];
-		size_t phl = reg_prefix_handle(h.p, h.len, ph, sizeof(ph));
-		idn_record_t prec;
-		if (phl && idn_txn_get(t, ph, phl, &prec) == IDN_OK)
-			ok = reg_allowed(r, &view, &prec, &op->who,
-					 na ? IDN_ADM_DELETE_DERIVED_PREFIX : IDN_ADM_DELETE_HANDLE);
-	}
-	if (!ok) {
+	if (!reg_allowed(r, &view, &rec, &op->who, IDN_ADM_DELETE_HANDLE) &&
+	    !prefix_allows(r, t, h, &op->who, IDN_ADM_DELETE_HANDLE)) {
 		fail(op, IDN_RC_INVALID_ADMIN, "Not an administrator for this handle");
 		return;
 	}
@@ -650,7 +662,7 @@ static void do_values(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 			nv[i].timestamp = now;
 		}
 	}
-	if (!reg_allowed(r, &view, &rec, &op->who, need)) {
+	if (!reg_allowed(r, &view, &rec, &op->who, need) && !prefix_allows(r, t, h, &op->who, need)) {
 		fail(op, IDN_RC_INVALID_ADMIN, "Not an administrator for this handle");
 		return;
 	}

@@ -228,6 +228,26 @@ static uint32_t verify(idn_job_t *job, const chal_t *c, const idn_challenge_answ
 	return IDN_RC_AUTHENTICATION_FAILED;
 }
 
+/* A login binds the identity it named: the answer must prove that one. */
+static bool login_matches(const idn_msg_t *orig, const idn_identity_t *who)
+{
+	idn_login_req_t l;
+	if (idn_login_req_decode(orig->body.p, orig->body.len, &l) != IDN_OK)
+		return false;
+	if (l.handle.len != who->len || (l.index != 0 && l.index != who->index))
+		return false;
+	for (uint32_t i = 0; i < l.handle.len; i++) {
+		uint8_t x = l.handle.p[i], y = who->handle[i];
+		if (x >= 'a' && x <= 'z')
+			x = (uint8_t)(x - 32);
+		if (y >= 'a' && y <= 'z')
+			y = (uint8_t)(y - 32);
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 typedef struct {
 	idn_job_t *job;
 	idn_msg_t *orig;
@@ -284,6 +304,13 @@ void reg_answer(idn_registry_t *r, idn_job_t *job)
 	if (rc != IDN_RC_SUCCESS) {
 		atomic_fetch_add(&r->st_auth_fail, 1);
 		reg_answer_error(job, &orig, rc, msg);
+		chal_free(c);
+		return;
+	}
+	if (orig.hdr.opcode == IDN_OC_LOGIN_ID_SYSTEM && !login_matches(&orig, &who)) {
+		atomic_fetch_add(&r->st_auth_fail, 1);
+		reg_answer_error(job, &orig, IDN_RC_AUTHENTICATION_FAILED,
+				 "The answer is not for the identity that logged in");
 		chal_free(c);
 		return;
 	}

@@ -23,6 +23,7 @@ static const cmd_t cmds[] = {
 	{ "home", cmd_admin, "make the node responsible for a prefix" },
 	{ "unhome", cmd_admin, "stop the node answering for a prefix" },
 	{ "list-homed", cmd_admin, "list the prefixes the node is responsible for" },
+	{ "import", cmd_import, "bulk-create identifiers (JSON lines or CSV) over the network" },
 	{ "prefix", cmd_prefix, "create (node admin) or show an enterprise prefix" },
 };
 

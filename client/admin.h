@@ -105,8 +105,8 @@ bool idn_values_have_type(idn_bytes_t values, uint32_t n, const char *type);
 int idn_resp_body(const idn_msg_t *m, idn_bytes_t *body);
 /* The message of an error answer (possibly empty). */
 idn_bytes_t idn_resp_message(const idn_msg_t *m);
-/* CNRI's name of a response code ("HANDLE_ALREADY_EXISTS"); "RC_<n>"-less
- * "UNKNOWN" for codes it does not know. */
+/* CNRI's name of a response code ("HANDLE_ALREADY_EXISTS"), IDIS codes
+ * included; "UNKNOWN" for others. Static. */
 const char *idn_rc_name(uint32_t rc);
 
 /*

@@ -241,6 +241,32 @@ static void test_not_a_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The word-at-a-time fold equals the byte rule for every byte value, at
+ * every length and alignment (a-z up, everything else, UTF-8 included, kept). */
+static void test_fold(void **state)
+{
+	uint8_t in[300], out[300];
+	for (int i = 0; i < 300; i++)
+		in[i] = (uint8_t)(i * 7 + (i >> 8));
+	for (size_t off = 0; off < 9; off++)
+		for (size_t len = 0; len + off <= 256 + 16; len++) {
+			memset(out, 0xee, sizeof(out));
+			idn_handle_fold(in + off, len, out + 1);
+			for (size_t i = 0; i < len; i++) {
+				uint8_t c = in[off + i];
+				uint8_t want = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+				assert_int_equal(out[1 + i], want);
+			}
+			assert_int_equal(out[0], 0xee);
+			assert_int_equal(out[1 + len], 0xee);
+			/* In place, as the byte loop allowed. */
+			uint8_t same[300];
+			memcpy(same, in + off, len);
+			idn_handle_fold(same, len, same);
+			assert_memory_equal(same, out + 1, len);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +276,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_home_meta_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup_reopen, setup, teardown),
 		cmocka_unit_test(test_not_a_store),
+		cmocka_unit_test(test_fold),
 	};
 	return cmocka_run_group_tests_name("storage/store", tests, NULL, NULL);
 }

@@ -322,11 +322,14 @@ static uint64_t parse_field(idn_bytes_t d, const char *key)
 	return UINT64_MAX;
 }
 
-/* The quotas of an enterprise prefix: its IDNODE_QUOTA value, else the defaults. */
-static void quotas(idn_registry_t *r, const idn_record_t *prec, uint64_t *ids, uint64_t *daily)
+/* The quotas of a prefix: its IDNODE_QUOTA value, else the defaults.
+ * `prefixes` limits the prefix handles that may be derived from it. */
+static void quotas(idn_registry_t *r, const idn_record_t *prec, uint64_t *ids, uint64_t *daily,
+		   uint64_t *prefixes)
 {
 	*ids = r->o.quota_identifiers;
 	*daily = r->o.quota_daily;
+	*prefixes = 0;
 	if (!prec)
 		return;
 	idn_wire_t in;
@@ -339,10 +342,13 @@ static void quotas(idn_registry_t *r, const idn_record_t *prec, uint64_t *ids, u
 			continue;
 		uint64_t a = parse_field(v.data, "identifiers");
 		uint64_t b = parse_field(v.data, "daily");
+		uint64_t c = parse_field(v.data, "prefixes");
 		if (a != UINT64_MAX)
 			*ids = a;
 		if (b != UINT64_MAX)
 			*daily = b;
+		if (c != UINT64_MAX)
+			*prefixes = c;
 	}
 }
 
@@ -451,9 +457,22 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 	char day[16], cn[IDN_STORE_MAX_KEY + 32];
 	day_text(r, now, day);
 	size_t epl = na ? 0 : ent_prefix(h, hl);
+	if (!exists && na && have_prec) {
+		/* Derived prefixes under their parent (IDIS RC 605). */
+		uint64_t qids, qday, qpfx;
+		quotas(r, &prec, &qids, &qday, &qpfx);
+		size_t cl = counter_name(cn, sizeof(cn), "pfx", ph + NA_PREFIX_LEN,
+					 phl - NA_PREFIX_LEN, NULL);
+		if (qpfx && idn_txn_counter_get(t, cn, cl) >= qpfx) {
+			failf(op, IDN_RC_PREFIX_LIMIT, "Prefix limit reached under %.*s (%llu prefixes)",
+			      (int)(phl - NA_PREFIX_LEN), (const char *)ph + NA_PREFIX_LEN,
+			      (unsigned long long)qpfx);
+			return;
+		}
+	}
 	if (!exists && epl > 0) {
-		uint64_t qids, qday;
-		quotas(r, have_prec ? &prec : NULL, &qids, &qday);
+		uint64_t qids, qday, qpfx;
+		quotas(r, have_prec ? &prec : NULL, &qids, &qday, &qpfx);
 		size_t cl = counter_name(cn, sizeof(cn), "ids", h, epl, NULL);
 		if (qids && idn_txn_counter_get(t, cn, cl) >= qids) {
 			failf(op, IDN_RC_REGISTER_COUNT_LIMIT,
@@ -504,6 +523,11 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		idn_txn_counter_add(t, "ids", 3, 1);
 	} else if (!exists && na) {
 		idn_txn_counter_add(t, "prefixes", 8, 1);
+		if (phl > NA_PREFIX_LEN) {
+			size_t cl = counter_name(cn, sizeof(cn), "pfx", ph + NA_PREFIX_LEN,
+						 phl - NA_PREFIX_LEN, NULL);
+			idn_txn_counter_add(t, cn, cl, 1);
+		}
 	}
 	log_change(t, op, now, h, hl, r->enc, len);
 	op->rcode = IDN_RC_SUCCESS;
@@ -560,6 +584,14 @@ static void do_delete(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		idn_txn_counter_add(t, "ids", 3, -1);
 	} else if (na) {
 		idn_txn_counter_add(t, "prefixes", 8, -1);
+		uint8_t ph[IDN_STORE_MAX_KEY];
+		size_t phl = reg_prefix_handle(h.p, h.len, ph, sizeof(ph));
+		if (phl > NA_PREFIX_LEN) {
+			char cn[IDN_STORE_MAX_KEY + 32];
+			size_t cl = counter_name(cn, sizeof(cn), "pfx", ph + NA_PREFIX_LEN,
+						 phl - NA_PREFIX_LEN, NULL);
+			idn_txn_counter_add(t, cn, cl, -1);
+		}
 	}
 	log_change(t, op, now, h.p, h.len, NULL, 0);
 	op->rcode = IDN_RC_SUCCESS;

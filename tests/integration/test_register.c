@@ -262,6 +262,14 @@ static void test_prefix_quota_seckey(void **s)
 	bad.secret_len = strlen("not-the-secret");
 	assert_int_equal(admin(c, &bad, IDN_OC_HOME_NA, "0.NA/77.1", 0, NULL),
 			 IDN_RC_AUTHENTICATION_FAILED);
+	/* At most one derived prefix under the node's: 88.100.13 was it (RC 605). */
+	const char *pq[] = { "400:IDNODE_QUOTA:prefixes=1", NULL };
+	assert_int_equal(admin(c, &adm, IDN_OC_ADD_VALUE, "0.NA/88.100", 0, pq), IDN_RC_SUCCESS);
+	const char *pv[] = { "100:URL:https://example.com/p", NULL };
+	assert_int_equal(admin(c, &adm, IDN_OC_CREATE_HANDLE, "0.NA/88.100.15", 0, pv),
+			 IDN_RC_PREFIX_LIMIT);
+	const char *rmq[] = { "400", NULL };
+	assert_int_equal(admin(c, &adm, IDN_OC_REMOVE_VALUE, "0.NA/88.100", 0, rmq), IDN_RC_SUCCESS);
 	assert_int_equal(admin(c, &adm, IDN_OC_HOME_NA, "77.1", 0, NULL), IDN_RC_SUCCESS);
 	assert_int_equal(admin(c, &adm, IDN_OC_UNHOME_NA, "0.NA/77.1", 0, NULL), IDN_RC_SUCCESS);
 	idn_client_close(c);

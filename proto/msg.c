@@ -3,22 +3,25 @@
 
 #include "proto/msg.h"
 
+/* Every request passes here: one bounds check for the 20 bytes. */
 int idn_envelope_decode(const uint8_t *buf, size_t len, idn_envelope_t *env)
 {
 	idn_wire_t w;
 	idn_wire_init_ro(&w, buf, len);
-	env->major = idn_wire_get_u8(&w);
-	env->minor = idn_wire_get_u8(&w);
-	uint8_t b2 = idn_wire_get_u8(&w);
-	env->flags = b2 & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC);
-	env->sugg_major = b2 & 0x03;
-	env->sugg_minor = idn_wire_get_u8(&w);
-	env->session_id = idn_wire_get_u32(&w);
-	env->request_id = idn_wire_get_u32(&w);
-	env->message_id = idn_wire_get_u32(&w);
-	env->message_len = idn_wire_get_u32(&w);
-	if (w.err)
+	const uint8_t *p = idn_wire_get_span(&w, IDN_ENVELOPE_LEN);
+	if (!p) {
+		memset(env, 0, sizeof(*env));
 		return w.err;
+	}
+	env->major = p[0];
+	env->minor = p[1];
+	env->flags = p[2] & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC);
+	env->sugg_major = p[2] & 0x03;
+	env->sugg_minor = p[3];
+	env->session_id = idn_get_be32(p + 4);
+	env->request_id = idn_get_be32(p + 8);
+	env->message_id = idn_get_be32(p + 12);
+	env->message_len = idn_get_be32(p + 16);
 	/* MessageLength is a Java int: "negative" values are over the limit too. */
 	if (env->message_len > IDN_MAX_MESSAGE_LEN)
 		return IDN_ELIMIT;
@@ -27,15 +30,18 @@ int idn_envelope_decode(const uint8_t *buf, size_t len, idn_envelope_t *env)
 
 void idn_envelope_encode(idn_wire_t *w, const idn_envelope_t *env)
 {
-	idn_wire_put_u8(w, env->major);
-	idn_wire_put_u8(w, env->minor);
-	idn_wire_put_u8(w, (uint8_t)((env->flags & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC)) |
-				     (env->sugg_major & 0x03)));
-	idn_wire_put_u8(w, env->sugg_minor);
-	idn_wire_put_u32(w, env->session_id);
-	idn_wire_put_u32(w, env->request_id);
-	idn_wire_put_u32(w, env->message_id);
-	idn_wire_put_u32(w, env->message_len);
+	uint8_t *p = idn_wire_put_span(w, IDN_ENVELOPE_LEN);
+	if (!p)
+		return;
+	p[0] = env->major;
+	p[1] = env->minor;
+	p[2] = (uint8_t)((env->flags & (IDN_ENV_CP | IDN_ENV_EC | IDN_ENV_TC)) |
+			 (env->sugg_major & 0x03));
+	p[3] = env->sugg_minor;
+	idn_put_be32(p + 4, env->session_id);
+	idn_put_be32(p + 8, env->request_id);
+	idn_put_be32(p + 12, env->message_id);
+	idn_put_be32(p + 16, env->message_len);
 }
 
 int idn_msg_decode_message(const idn_envelope_t *env, const uint8_t *buf, size_t len,
@@ -45,16 +51,19 @@ int idn_msg_decode_message(const idn_envelope_t *env, const uint8_t *buf, size_t
 	idn_wire_init_ro(&w, buf, len);
 	out->env = *env;
 	idn_header_t *h = &out->hdr;
-	h->opcode = idn_wire_get_u32(&w);
-	h->rcode = idn_wire_get_u32(&w);
-	h->opflag = idn_wire_get_u32(&w);
-	h->site_serial = idn_wire_get_u16(&w);
-	h->recursion = idn_wire_get_u8(&w);
-	idn_wire_skip(&w, 1);
-	h->expiration = idn_wire_get_u32(&w);
-	h->body_len = idn_wire_get_u32(&w);
-	if (w.err)
+	const uint8_t *p = idn_wire_get_span(&w, IDN_HEADER_LEN);
+	if (!p) {
+		memset(h, 0, sizeof(*h));
 		return w.err;
+	}
+	h->opcode = idn_get_be32(p);
+	h->rcode = idn_get_be32(p + 4);
+	h->opflag = idn_get_be32(p + 8);
+	h->site_serial = (uint16_t)((p[12] << 8) | p[13]);
+	h->recursion = p[14];
+	/* p[15] is reserved */
+	h->expiration = idn_get_be32(p + 16);
+	h->body_len = idn_get_be32(p + 20);
 	if (h->body_len > idn_wire_avail(&w))
 		return h->body_len > IDN_MAX_MESSAGE_LEN ? IDN_ELIMIT : IDN_EFEWDATA;
 	out->body = idn_wire_get_raw(&w, h->body_len);
@@ -127,14 +136,18 @@ size_t idn_msg_begin(idn_wire_t *w, const idn_envelope_t *env, const idn_header_
 	idn_envelope_t e = *env;
 	e.message_len = 0;
 	idn_envelope_encode(w, &e);
-	idn_wire_put_u32(w, hdr->opcode);
-	idn_wire_put_u32(w, hdr->rcode);
-	idn_wire_put_u32(w, hdr->opflag);
-	idn_wire_put_u16(w, hdr->site_serial);
-	idn_wire_put_u8(w, hdr->recursion);
-	idn_wire_put_u8(w, 0);
-	idn_wire_put_u32(w, hdr->expiration);
-	idn_wire_put_u32(w, 0);
+	uint8_t *p = idn_wire_put_span(w, IDN_HEADER_LEN);
+	if (!p)
+		return start;
+	idn_put_be32(p, hdr->opcode);
+	idn_put_be32(p + 4, hdr->rcode);
+	idn_put_be32(p + 8, hdr->opflag);
+	p[12] = (uint8_t)(hdr->site_serial >> 8);
+	p[13] = (uint8_t)hdr->site_serial;
+	p[14] = hdr->recursion;
+	p[15] = 0;
+	idn_put_be32(p + 16, hdr->expiration);
+	idn_put_be32(p + 20, 0); /* BodyLength, patched by idn_msg_end() */
 	return start;
 }
 

@@ -157,6 +157,30 @@ static inline idn_bytes_t idn_wire_get_raw(idn_wire_t *w, size_t n)
 }
 
 /*
+ * Fixed-size runs of fields (envelope, header): one bounds check for the
+ * run instead of one per field, then idn_get_be32/idn_put_be32 at known
+ * offsets. On a shortfall the error latches as for a single read or write,
+ * nothing is consumed or written, and NULL is returned.
+ */
+static inline const uint8_t *idn_wire_get_span(idn_wire_t *w, size_t n)
+{
+	if (!idn_wire_need(w, n, false))
+		return NULL;
+	const uint8_t *p = w->pos;
+	w->pos += n;
+	return p;
+}
+
+static inline uint8_t *idn_wire_put_span(idn_wire_t *w, size_t n)
+{
+	if (!idn_wire_need(w, n, true))
+		return NULL;
+	uint8_t *p = w->pos;
+	w->pos += n;
+	return p;
+}
+
+/*
  * Read a ByteString: int4 length then the bytes. A length that is negative
  * or over `limit` latches IDN_ELIMIT before anything is touched.
  */

@@ -318,6 +318,36 @@ static void test_skip_raw(void **s)
 	assert_int_equal(idn_wire_offset(&w), 3);
 }
 
+/* Spans: one check for a run of fields; a short one latches, takes nothing. */
+static void test_spans(void **s)
+{
+	uint8_t b[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	idn_wire_t w;
+	idn_wire_init_ro(&w, b, sizeof(b));
+	const uint8_t *p = idn_wire_get_span(&w, 3);
+	assert_ptr_equal(p, b);
+	OK(&w);
+	assert_null(idn_wire_get_span(&w, 6));
+	NOK(&w, IDN_EFEWDATA);
+	assert_int_equal(idn_wire_offset(&w), 3);
+	assert_null(idn_wire_get_span(&w, 1)); /* latched */
+	assert_null(idn_wire_put_span(&w, 1));
+	NOK(&w, IDN_EFEWDATA);
+
+	idn_wire_init_ro(&w, b, sizeof(b));
+	assert_null(idn_wire_put_span(&w, 1));
+	NOK(&w, IDN_EACCES);
+
+	uint8_t o[8];
+	idn_wire_init(&w, o, sizeof(o));
+	uint8_t *q = idn_wire_put_span(&w, 8);
+	assert_ptr_equal(q, o);
+	OK(&w);
+	assert_null(idn_wire_put_span(&w, 1));
+	NOK(&w, IDN_ESPACE);
+	assert_int_equal(idn_wire_offset(&w), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_patch_bounds),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_skip_raw),
+		cmocka_unit_test(test_spans),
 	};
 	return cmocka_run_group_tests_name("proto/wire", tests, NULL, NULL);
 }

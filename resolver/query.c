@@ -45,9 +45,10 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len)
 	q->req_len = len;
 	q->why = NULL;
 	q->stats.requests++;
-	memset(&q->msg, 0, sizeof(q->msg));
 
 	if (len < IDN_ENVELOPE_LEN) {
+		/* idn_msg_decode() clears q->msg itself; only this path skips it. */
+		memset(&q->msg, 0, sizeof(q->msg));
 		q->stats.malformed++;
 		q->why = "datagram shorter than an envelope";
 		return q->state = IDN_Q_DROP;
@@ -277,16 +278,25 @@ static int do_resolution(idn_query_t *q, idn_wire_t *out)
 	 */
 	bool all = r.n_index == 0 && r.n_type == 0 && (rec.flags & IDN_REC_ALL_PUBLIC);
 	size_t start = resp_begin(q, out, IDN_OC_RESOLUTION, IDN_RC_SUCCESS, 0);
-	idn_wire_put_bstr(out, r.handle.p, r.handle.len);
-	size_t count_off = idn_wire_offset(out);
-	idn_wire_put_u32(out, rec.count);
-	uint32_t n = rec.count;
 	if (all) {
-		idn_wire_put_raw(out, rec.values.p, rec.values.len);
+		/* The common answer (the handle, then every value as stored) as
+		 * one bounds-checked span. */
+		size_t hl = r.handle.len, vl = rec.values.len;
+		uint8_t *p = idn_wire_put_span(out, 8 + hl + vl);
+		if (p) {
+			idn_put_be32(p, (uint32_t)hl);
+			memcpy(p + 4, r.handle.p, hl);
+			idn_put_be32(p + 4 + hl, rec.count);
+			if (vl)
+				memcpy(p + 8 + hl, rec.values.p, vl);
+		}
 	} else {
+		idn_wire_put_bstr(out, r.handle.p, r.handle.len);
+		size_t count_off = idn_wire_offset(out);
+		idn_wire_put_u32(out, rec.count);
 		idn_wire_t in;
 		idn_wire_init_ro(&in, rec.values.p, rec.values.len);
-		n = 0;
+		uint32_t n = 0;
 		for (uint32_t i = 0; i < rec.count; i++) {
 			idn_value_t v;
 			const uint8_t *vstart = in.pos;

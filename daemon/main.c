@@ -236,8 +236,13 @@ int main(int argc, char **argv)
 	info.site_len = node.site_len;
 	info.site_serial = (uint16_t)cfg.site_serial;
 	info.primary = true;
+	/* Certified (CT) requests are answered signed with the site key, the
+	 * one the site record publishes, so clients verify with what they got
+	 * from get-site-info. */
+	info.sign_key = node.key;
 	ropts.site = node.site;
 	ropts.site_len = node.site_len;
+	ropts.sign_key = node.key;
 	ret = idn_registry_new(&ropts, &reg);
 	if (ret) {
 		idn_log(3, "server-admins: '%s' is not a list of INDEX:HANDLE identities",

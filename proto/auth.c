@@ -278,6 +278,16 @@ static const char *hash_name(int sig_alg)
 	}
 }
 
+int idn_sig_alg_parse(idn_bytes_t id)
+{
+	return hash_id(id);
+}
+
+const char *idn_sig_alg_name(int sig_alg)
+{
+	return hash_name(sig_alg);
+}
+
 int idn_sign(const idn_pkey_t *k, int sig_alg, const idn_piece_t *data, size_t ndata,
 	     idn_wire_t *sig_out)
 {

@@ -52,6 +52,13 @@ int idn_pubkey_answer(const idn_pkey_t *k, int sig_alg, const uint8_t *nonce, si
 int idn_pubkey_verify(const uint8_t *hs_pubkey, size_t klen, const uint8_t *nonce, size_t nlen,
 		      const uint8_t *digest, size_t dlen, const uint8_t *answer, size_t alen);
 
+/* The digest code (IDN_SIG_*, or IDN_DIGEST_MD5) a hashAlgId names: "SHA-256",
+ * "SHA256", "SHA1", "SHA-1", "MD5" (any case) or a 1-byte code 1/2/3; 0 when
+ * unknown. Shared by challenge answers and message credentials. */
+int idn_sig_alg_parse(idn_bytes_t id);
+/* The name CNRI writes for a signature hash ("SHA-256", "SHA1"); NULL otherwise. */
+const char *idn_sig_alg_name(int sig_alg);
+
 /* Signatures over arbitrary data (credentials of signed messages). */
 int idn_sign(const idn_pkey_t *k, int sig_alg, const idn_piece_t *data, size_t ndata,
 	     idn_wire_t *sig_out);

@@ -55,12 +55,12 @@ int idn_resp_error(idn_wire_t *out, const idn_msg_t *req, const idn_resp_ctx_t *
 	idn_resp_opts_t o = { .opcode = req->hdr.opcode, .rcode = rcode };
 	size_t start = idn_resp_begin(out, req, ctx, &o);
 	idn_error_body_encode(out, message ? message : "");
-	return idn_msg_end(out, start, true);
+	return idn_resp_end(out, start, req, ctx);
 }
 
 int idn_resp_empty(idn_wire_t *out, const idn_msg_t *req, const idn_resp_ctx_t *ctx)
 {
 	idn_resp_opts_t o = { .opcode = req->hdr.opcode, .rcode = IDN_RC_SUCCESS };
 	size_t start = idn_resp_begin(out, req, ctx, &o);
-	return idn_msg_end(out, start, true);
+	return idn_resp_end(out, start, req, ctx);
 }

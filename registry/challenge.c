@@ -128,7 +128,7 @@ static int build_challenge(idn_wire_t *w, void *arg)
 		a->c->digest_len = dl;
 	}
 	idn_wire_put_bstr(w, a->c->nonce, IDN_NONCE_LEN);
-	return idn_msg_end(w, start, true);
+	return idn_resp_end(w, start, &a->job->msg, &a->job->ctx);
 }
 
 void reg_challenge(idn_registry_t *r, idn_job_t *job, uint32_t opcode)
@@ -260,7 +260,7 @@ static int build_login_ok(idn_wire_t *w, void *arg)
 	 * with OC 200. */
 	idn_resp_opts_t o = { .opcode = IDN_OC_LOGIN_ID_SYSTEM, .rcode = IDN_RC_SUCCESS };
 	size_t start = idn_resp_begin(w, a->orig, &a->job->ctx, &o);
-	return idn_msg_end(w, start, true);
+	return idn_resp_end(w, start, a->orig, &a->job->ctx);
 }
 
 void reg_answer(idn_registry_t *r, idn_job_t *job)

@@ -61,7 +61,7 @@ static int build_list(idn_wire_t *w, void *arg)
 			idn_wire_put_bstr(w, a->names->buf + pos + 2, nl);
 			pos += 2 + nl;
 		}
-		idn_msg_end(w, start, true);
+		idn_resp_end(w, start, a->req, &a->job->ctx);
 	} while (left && w->err == IDN_OK);
 	return w->err;
 }

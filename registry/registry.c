@@ -182,6 +182,10 @@ void idn_registry_submit(void *registry, idn_job_t *job)
 	idn_registry_t *r = registry;
 	const idn_msg_t *m = &job->msg;
 	uint32_t oc = m->hdr.opcode;
+	/* Every answer to this job (errors, challenges, results) is built from
+	 * job->ctx, so the key set here signs them all when CT asks. */
+	if (r->o.sign_key)
+		job->ctx.sign_key = r->o.sign_key;
 
 	if (oc == IDN_OC_RESPONSE_TO_CHALLENGE) {
 		reg_answer(r, job);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "proto/op.h"
+#include "proto/pkey.h"
 #include "storage/store.h"
 
 /*
@@ -47,6 +48,9 @@ typedef struct {
 	uint64_t quota_identifiers;    /* default per enterprise prefix, 0 = none */
 	uint64_t quota_daily;          /* default registrations per day, 0 = none */
 	int utc_offset;                /* seconds east of UTC for day counters */
+	/* The server's private key: answers to requests with CT are signed
+	 * with it (NULL: the listener's job ctx decides). Borrowed. */
+	const idn_pkey_t *sign_key;
 	void (*log)(int level, const char *fmt, va_list ap);
 } idn_registry_opts_t;
 

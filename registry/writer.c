@@ -49,7 +49,7 @@ static int build_success(idn_wire_t *w, void *arg)
 	/* CNRI 9 answers a create with the handle created (the minted one). */
 	if (op->msg.hdr.opcode == IDN_OC_CREATE_HANDLE)
 		idn_wire_put_bstr(w, op->minted, op->minted_len);
-	return idn_msg_end(w, start, true);
+	return idn_resp_end(w, start, &op->msg, &op->job->ctx);
 }
 
 static void answer_op(idn_registry_t *r, reg_op_t *op)

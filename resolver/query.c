@@ -94,6 +94,7 @@ void idn_query_resp_ctx(const idn_query_t *q, idn_resp_ctx_t *ctx)
 	ctx->site_serial = q->info->site_serial;
 	ctx->primary = q->info->primary;
 	ctx->now = q->now;
+	ctx->sign_key = q->info->sign_key;
 }
 
 static size_t resp_begin(idn_query_t *q, idn_wire_t *out, uint32_t opcode, uint32_t rcode,
@@ -105,11 +106,25 @@ static size_t resp_begin(idn_query_t *q, idn_wire_t *out, uint32_t opcode, uint3
 	return idn_resp_begin(out, &q->msg, &ctx, &o);
 }
 
+/* Every answer of the query step ends here: a request with CT gets a
+ * signed answer (an RSA private operation, so only CT pays for the context
+ * it needs); everything else keeps the empty credential. */
+static inline void resp_end(idn_query_t *q, idn_wire_t *out, size_t start)
+{
+	if (q->msg.hdr.opflag & IDN_OF_CT) {
+		idn_resp_ctx_t ctx;
+		idn_query_resp_ctx(q, &ctx);
+		idn_resp_end(out, start, &q->msg, &ctx);
+		return;
+	}
+	idn_msg_end(out, start, true);
+}
+
 static int resp_error(idn_query_t *q, idn_wire_t *out, uint32_t rcode, const char *message)
 {
 	size_t start = resp_begin(q, out, q->msg.hdr.opcode, rcode, 0);
 	idn_error_body_encode(out, message ? message : "");
-	idn_msg_end(out, start, true);
+	resp_end(q, out, start);
 	if (rcode == IDN_RC_HANDLE_NOT_FOUND)
 		q->stats.not_found++;
 	else if (rcode == IDN_RC_SERVER_NOT_RESP)
@@ -315,7 +330,7 @@ static int do_resolution(idn_query_t *q, idn_wire_t *out)
 		}
 		idn_wire_patch_u32(out, count_off, n);
 	}
-	idn_msg_end(out, start, true);
+	resp_end(q, out, start);
 	q->stats.resolved_ok++;
 	return IDN_Q_DONE;
 }
@@ -327,7 +342,7 @@ static int do_site_info(idn_query_t *q, idn_wire_t *out)
 		return resp_error(q, out, IDN_RC_ERROR, "No site information configured");
 	size_t start = resp_begin(q, out, IDN_OC_GET_SITE_INFO, IDN_RC_SUCCESS, 0);
 	idn_wire_put_raw(out, q->info->site, q->info->site_len);
-	idn_msg_end(out, start, true);
+	resp_end(q, out, start);
 	return IDN_Q_DONE;
 }
 

@@ -9,6 +9,7 @@
 
 #include "proto/msg.h"
 #include "proto/op.h"
+#include "proto/pkey.h"
 #include "storage/store.h"
 
 /*
@@ -40,6 +41,9 @@ typedef struct {
 	size_t site_len;
 	uint16_t site_serial;
 	bool primary;             /* set AT in responses */
+	/* The server's private key (site key): requests with CT get answers
+	 * signed with it. NULL = answer them unsigned. Borrowed. */
+	const idn_pkey_t *sign_key;
 } idn_server_info_t;
 
 typedef struct {
@@ -103,8 +107,8 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
  */
 int idn_query_produce(idn_query_t *q, idn_wire_t *out);
 
-/* The response context (site serial, primary, now) the query step answers
- * with, for jobs handed to the dispatch table. */
+/* The response context (site serial, primary, now, signing key) the query
+ * step answers with, for jobs handed to the dispatch table. */
 void idn_query_resp_ctx(const idn_query_t *q, idn_resp_ctx_t *ctx);
 
 /* Build an error response for a request whose envelope was readable but

@@ -91,6 +91,11 @@ check: $(BINS) $(TESTS)
 
 bench: all
 	bench/run-bench.sh $(BUILD)
+	bench/run-register.sh $(BUILD)
+
+# Registration only: durable registrations/s vs LMDB's ceiling, resolution while writing.
+bench-register: all
+	bench/run-register.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/idnode

@@ -22,6 +22,12 @@ typedef struct {
 	double warmup;            /* seconds before measuring */
 	unsigned reply_size;      /* raw responders */
 	unsigned values;          /* gen-store */
+	const char *auth;         /* register: INDEX:HANDLE identity */
+	const char *key;          /* register: its PEM private key */
+	const char *run_id;       /* register, gen-jsonl: handle tag (default: generated) */
+	unsigned batch;           /* lmdb-ceiling: records per durable commit */
+	bool count_set, duration_set; /* given on the command line (register: which bound) */
+	bool no_bare;             /* lmdb-ceiling: skip the bare-put reference */
 	bool json;
 	bool progress;
 } bench_opts_t;
@@ -56,6 +62,19 @@ int bench_raw_tcp(const bench_opts_t *o);
 int bench_gen_udp(const bench_opts_t *o);
 int bench_gen_tcp(const bench_opts_t *o);
 int bench_gen_store(const bench_opts_t *o);
+int bench_register(const bench_opts_t *o);
+int bench_lmdb_ceiling(const bench_opts_t *o);
+int bench_gen_jsonl(const bench_opts_t *o);
+
+/* regrec.c: the synthetic registration record (URL + HS_ADMIN, ~150 bytes). */
+#define BENCH_REG_VALUES 2
+void bench_run_id(char out[16]);
+/* "<prefix><run>-<i>" into out; returns its length, 0 when it does not fit. */
+size_t bench_reg_handle(char *out, size_t cap, const char *prefix, const char *run,
+			unsigned long long i);
+/* The BENCH_REG_VALUES values in wire form; returns the length, 0 on overflow. */
+size_t bench_reg_values(uint8_t *out, size_t cap, const char *handle, const char *admin,
+			uint32_t admin_index, uint32_t now);
 
 /* Set by SIGINT/SIGTERM in the responders. */
 extern volatile int bench_stop;

@@ -1,4 +1,4 @@
-/* auth.c - challenge answers: HS_SECKEY MACs (hash, HMAC, PBKDF2) and HS_PUBKEY signatures, made and checked on OpenSSL 3. */
+/* auth.c - challenge answers: HS_SECKEY MACs (hash, HMAC, PBKDF2) and HS_PUBKEY signatures (RSA, DSA, SM2 with SM3), made and checked on OpenSSL 3. */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -250,8 +250,7 @@ static bool eq_ci(idn_bytes_t b, const char *s)
 	return true;
 }
 
-/* hashAlgId of an answer or credential to a digest code; 0 when unknown.
- * SM3 (SM2 signatures) is the next name to add. */
+/* hashAlgId of an answer or credential to a digest code; 0 when unknown. */
 static int hash_id(idn_bytes_t id)
 {
 	if (id.len == 1 && id.p[0] >= IDN_DIGEST_MD5 && id.p[0] <= IDN_DIGEST_SHA256)
@@ -262,6 +261,8 @@ static int hash_id(idn_bytes_t id)
 		return IDN_DIGEST_SHA1;
 	if (eq_ci(id, "MD5"))
 		return IDN_DIGEST_MD5;
+	if (eq_ci(id, "SM3"))
+		return IDN_SIG_SM3;
 	return 0;
 }
 
@@ -273,6 +274,8 @@ static const char *hash_name(int sig_alg)
 		return "SHA-256";
 	case IDN_SIG_SHA1:
 		return "SHA1";
+	case IDN_SIG_SM3:
+		return "SM3"; /* what the IDIS SDK writes */
 	default:
 		return NULL;
 	}
@@ -306,39 +309,99 @@ int idn_verify(const uint8_t *hs_pubkey, size_t klen, int sig_alg, const idn_pie
 	return ret;
 }
 
-int idn_pubkey_answer(const idn_pkey_t *k, int sig_alg, const uint8_t *nonce, size_t nlen,
-		      const uint8_t *digest, size_t dlen, idn_wire_t *out)
+/* SM3(nonce || digest): what the IDIS SDK hands to its SM2 signer as the
+ * message (it signs the hash of D, not D; idis-wire.md section 4). */
+static int sm3_of_d(const uint8_t *nonce, size_t nlen, const uint8_t *digest, size_t dlen,
+		    uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		return IDN_ENOMEM;
+	unsigned len = 0;
+	int ok = EVP_DigestInit_ex(ctx, EVP_sm3(), NULL) == 1 &&
+		 EVP_DigestUpdate(ctx, nonce, nlen) == 1 &&
+		 EVP_DigestUpdate(ctx, digest, dlen) == 1 &&
+		 EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		ERR_clear_error();
+		return IDN_ECRYPTO;
+	}
+	return IDN_OK;
+}
+
+int idn_pubkey_answer_id(const idn_pkey_t *k, int sig_alg, const uint8_t *id, size_t idlen,
+			 const uint8_t *nonce, size_t nlen, const uint8_t *digest, size_t dlen,
+			 idn_wire_t *out)
 {
 	const char *name = hash_name(sig_alg);
 	if (!name)
 		return IDN_EINVAL;
+	uint8_t h[32];
+	idn_piece_t d[2] = { { nonce, nlen }, { digest, dlen } };
+	size_t nd = 2;
+	if (sig_alg == IDN_SIG_SM3) {
+		int ret = sm3_of_d(nonce, nlen, digest, dlen, h);
+		if (ret)
+			return ret;
+		d[0] = (idn_piece_t){ h, sizeof(h) };
+		nd = 1;
+	}
 	idn_wire_put_str(out, name);
 	/* The signature's ByteString length is patched once it is known. */
 	size_t len_off = idn_wire_offset(out);
 	idn_wire_put_u32(out, 0);
 	if (out->err)
 		return out->err;
-	idn_piece_t d[2] = { { nonce, nlen }, { digest, dlen } };
-	int ret = idn_sign(k, sig_alg, d, 2, out);
+	int ret = idn_pkey_sign_id(k, sig_alg, id, idlen, d, nd, out);
 	if (ret)
 		return ret;
 	idn_wire_patch_u32(out, len_off, (uint32_t)(idn_wire_offset(out) - len_off - 4));
 	return out->err;
 }
 
-int idn_pubkey_verify(const uint8_t *hs_pubkey, size_t klen, const uint8_t *nonce, size_t nlen,
-		      const uint8_t *digest, size_t dlen, const uint8_t *answer, size_t alen)
+int idn_pubkey_answer(const idn_pkey_t *k, int sig_alg, const uint8_t *nonce, size_t nlen,
+		      const uint8_t *digest, size_t dlen, idn_wire_t *out)
+{
+	return idn_pubkey_answer_id(k, sig_alg, NULL, 0, nonce, nlen, digest, dlen, out);
+}
+
+int idn_pubkey_verify_id(const uint8_t *hs_pubkey, size_t klen, const uint8_t *id, size_t idlen,
+			 const uint8_t *nonce, size_t nlen, const uint8_t *digest, size_t dlen,
+			 const uint8_t *answer, size_t alen)
 {
 	idn_wire_t w;
 	idn_wire_init_ro(&w, answer, alen);
-	idn_bytes_t id = idn_wire_get_bstr(&w, HASH_ID_MAX);
+	idn_bytes_t hid = idn_wire_get_bstr(&w, HASH_ID_MAX);
 	idn_bytes_t sig = idn_wire_get_bstr(&w, SIG_MAX);
 	/* Bytes after the signature are ignored, as CNRI's sequential reader does. */
 	if (w.err)
 		return w.err;
-	int alg = hash_id(id);
+	int alg = hash_id(hid);
 	if (!alg)
 		return IDN_EINVAL;
+	uint8_t h[32];
 	idn_piece_t d[2] = { { nonce, nlen }, { digest, dlen } };
-	return idn_verify(hs_pubkey, klen, alg, d, 2, sig.p, sig.len);
+	size_t nd = 2;
+	if (alg == IDN_SIG_SM3) {
+		int ret = sm3_of_d(nonce, nlen, digest, dlen, h);
+		if (ret)
+			return ret;
+		d[0] = (idn_piece_t){ h, sizeof(h) };
+		nd = 1;
+	}
+	idn_pkey_t *k = NULL;
+	int ret = idn_pkey_from_hs_pubkey(hs_pubkey, klen, &k);
+	if (ret)
+		return ret;
+	ret = idn_pkey_verify_id(k, alg, id, idlen, d, nd, sig.p, sig.len);
+	idn_pkey_free(k);
+	return ret;
+}
+
+int idn_pubkey_verify(const uint8_t *hs_pubkey, size_t klen, const uint8_t *nonce, size_t nlen,
+		      const uint8_t *digest, size_t dlen, const uint8_t *answer, size_t alen)
+{
+	return idn_pubkey_verify_id(hs_pubkey, klen, NULL, 0, nonce, nlen, digest, dlen, answer,
+				    alen);
 }

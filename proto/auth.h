@@ -38,28 +38,46 @@ int idn_seckey_answer(int code, const uint8_t *key, size_t keylen, const uint8_t
 int idn_seckey_verify(const uint8_t *key, size_t keylen, const uint8_t *nonce, size_t nlen,
 		      const uint8_t *digest, size_t dlen, const uint8_t *answer, size_t alen);
 
-/* Hash algorithms of signatures. */
-enum { IDN_SIG_SHA1 = 2, IDN_SIG_SHA256 = 3 };
+/* Hash algorithms of signatures. SM3 goes with SM2 keys only, SHA-1 and
+ * SHA-256 with RSA and DSA keys only (IDN_EINVAL otherwise). */
+enum { IDN_SIG_SHA1 = 2, IDN_SIG_SHA256 = 3, IDN_SIG_SM3 = IDN_PKEY_SM3 };
 
-/* Client side: write the HS_PUBKEY answer field: ByteString hashAlgId
- * ("SHA-256" or "SHA1") + ByteString signature over D (RSA PKCS#1 v1.5, or
- * DSA DER). */
+/*
+ * Client side: write the HS_PUBKEY answer field: ByteString hashAlgId
+ * ("SHA-256", "SHA1" or "SM3") + ByteString signature over D: RSA PKCS#1
+ * v1.5 or DSA DER over D itself; for SM2 (IDIS SDK, idis-wire.md 4) DER
+ * SEQUENCE{r,s} with signer id `id` over the 32-byte SM3(D), so that the
+ * signed e is SM3(Z_A || SM3(D)). The id is the identity handle's bytes;
+ * NULL gives the default id (IDN_SM2_DEFAULT_ID). RSA and DSA ignore it.
+ */
+int idn_pubkey_answer_id(const idn_pkey_t *k, int sig_alg, const uint8_t *id, size_t idlen,
+			 const uint8_t *nonce, size_t nlen, const uint8_t *digest, size_t dlen,
+			 idn_wire_t *out);
+/* idn_pubkey_answer_id() with no id. */
 int idn_pubkey_answer(const idn_pkey_t *k, int sig_alg, const uint8_t *nonce, size_t nlen,
 		      const uint8_t *digest, size_t dlen, idn_wire_t *out);
 /* Server side: check an HS_PUBKEY answer field against an HS_PUBKEY value
- * (CNRI binary RSA_PUB_KEY / DSA_PUB_KEY blob, or PEM text). hashAlgId may
- * be "SHA-256", "SHA256", "SHA1", "SHA-1", "MD5" or a 1-byte code 1/2/3. */
+ * (CNRI binary RSA_PUB_KEY / DSA_PUB_KEY blob, IDIS SM2_PUB_KEY blob, or PEM
+ * text), made as idn_pubkey_answer_id() does with signer id `id` (the
+ * answer's key handle; NULL = the default id). hashAlgId may be "SHA-256",
+ * "SHA256", "SHA1", "SHA-1", "MD5", "SM3" or a 1-byte code 1/2/3. */
+int idn_pubkey_verify_id(const uint8_t *hs_pubkey, size_t klen, const uint8_t *id, size_t idlen,
+			 const uint8_t *nonce, size_t nlen, const uint8_t *digest, size_t dlen,
+			 const uint8_t *answer, size_t alen);
+/* idn_pubkey_verify_id() with no id. */
 int idn_pubkey_verify(const uint8_t *hs_pubkey, size_t klen, const uint8_t *nonce, size_t nlen,
 		      const uint8_t *digest, size_t dlen, const uint8_t *answer, size_t alen);
 
 /* The digest code (IDN_SIG_*, or IDN_DIGEST_MD5) a hashAlgId names: "SHA-256",
- * "SHA256", "SHA1", "SHA-1", "MD5" (any case) or a 1-byte code 1/2/3; 0 when
- * unknown. Shared by challenge answers and message credentials. */
+ * "SHA256", "SHA1", "SHA-1", "MD5", "SM3" (any case) or a 1-byte code 1/2/3;
+ * 0 when unknown. Shared by challenge answers and message credentials. */
 int idn_sig_alg_parse(idn_bytes_t id);
-/* The name CNRI writes for a signature hash ("SHA-256", "SHA1"); NULL otherwise. */
+/* The name CNRI (or, for SM3, the IDIS SDK) writes for a signature hash
+ * ("SHA-256", "SHA1", "SM3"); NULL otherwise. */
 const char *idn_sig_alg_name(int sig_alg);
 
-/* Signatures over arbitrary data (credentials of signed messages). */
+/* Signatures over arbitrary data (credentials of signed messages); SM2
+ * keys sign the data itself with SM3 and the default id. */
 int idn_sign(const idn_pkey_t *k, int sig_alg, const idn_piece_t *data, size_t ndata,
 	     idn_wire_t *sig_out);
 int idn_verify(const uint8_t *hs_pubkey, size_t klen, int sig_alg, const idn_piece_t *data,

@@ -31,6 +31,15 @@ struct idn_pkey {
 #define DSA_P_MAX 1024
 #define DSA_Q_MAX 64
 #define PEM_MAX 65536
+/* An SM2 public key's SubjectPublicKeyInfo is 91 bytes of DER, some 180 of
+ * PEM; anything much longer inside an SM2_PUB_KEY blob is not one. */
+#define SM2_SPKI_MAX 4096
+
+static bool is_sm2(const EVP_PKEY *pk)
+{
+	/* Provider keys have no legacy base id: ask by name. */
+	return EVP_PKEY_is_a(pk, "SM2");
+}
 
 static int wrap(EVP_PKEY *pk, bool priv, idn_pkey_t **out)
 {
@@ -68,6 +77,20 @@ int idn_pkey_generate_dsa(unsigned bits, idn_pkey_t **out)
 	EVP_PKEY_CTX_free(kc);
 	EVP_PKEY_free(params);
 	if (!ok) {
+		ERR_clear_error();
+		return IDN_ECRYPTO;
+	}
+	return wrap(pk, true, out);
+}
+
+int idn_pkey_generate_sm2(idn_pkey_t **out)
+{
+	EVP_PKEY *pk = NULL;
+	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+	int ok = kc && EVP_PKEY_keygen_init(kc) == 1 && EVP_PKEY_keygen(kc, &pk) == 1;
+	EVP_PKEY_CTX_free(kc);
+	if (!ok) {
+		EVP_PKEY_free(pk);
 		ERR_clear_error();
 		return IDN_ECRYPTO;
 	}
@@ -174,8 +197,43 @@ static int hs_pubkey_dsa(const EVP_PKEY *pk, idn_wire_t *out)
 	return out->err;
 }
 
+/* The IDIS SDK's newPublicKeyValue for SM2: the PEM text inside a
+ * ByteString, with the CRLF line breaks its PEM writer uses. */
+static int hs_pubkey_sm2(EVP_PKEY *pk, idn_wire_t *out)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return IDN_ENOMEM;
+	char *pem = NULL;
+	long n = 0;
+	if (PEM_write_bio_PUBKEY(bio, pk) != 1 || (n = BIO_get_mem_data(bio, &pem)) <= 0) {
+		BIO_free(bio);
+		ERR_clear_error();
+		return IDN_ECRYPTO;
+	}
+	size_t lines = 0;
+	for (long i = 0; i < n; i++)
+		lines += pem[i] == '\n';
+	idn_wire_put_str(out, "SM2_PUB_KEY");
+	idn_wire_put_u16(out, 0);
+	idn_wire_put_u32(out, (uint32_t)((size_t)n + lines));
+	size_t from = 0;
+	for (size_t i = 0; i < (size_t)n; i++) {
+		if (pem[i] != '\n')
+			continue;
+		idn_wire_put_raw(out, pem + from, i - from);
+		idn_wire_put_raw(out, "\r\n", 2);
+		from = i + 1;
+	}
+	idn_wire_put_raw(out, pem + from, (size_t)n - from);
+	BIO_free(bio);
+	return out->err;
+}
+
 int idn_pkey_hs_pubkey(const idn_pkey_t *k, idn_wire_t *out)
 {
+	if (is_sm2(k->pk))
+		return hs_pubkey_sm2(k->pk, out);
 	if (EVP_PKEY_get_base_id(k->pk) == EVP_PKEY_DSA)
 		return hs_pubkey_dsa(k->pk, out);
 	if (EVP_PKEY_get_base_id(k->pk) != EVP_PKEY_RSA)
@@ -194,6 +252,8 @@ int idn_pkey_hs_pubkey(const idn_pkey_t *k, idn_wire_t *out)
 
 int idn_pkey_kind(const idn_pkey_t *k)
 {
+	if (is_sm2(k->pk))
+		return IDN_KEY_SM2;
 	switch (EVP_PKEY_get_base_id(k->pk)) {
 	case EVP_PKEY_RSA:
 		return IDN_KEY_RSA;
@@ -303,11 +363,35 @@ static int from_pem(const uint8_t *p, size_t len, EVP_PKEY **out)
 	return IDN_OK;
 }
 
-/* Only the key types we can verify with pass. SM2 (PEM with the SM2 curve,
- * or SM2_PUB_KEY blobs) lands here as "SM2" and is refused until SM2/SM3
- * signatures are implemented. */
+/* The SubjectPublicKeyInfo inside an SM2_PUB_KEY blob: PEM text as the
+ * IDIS docs and the SDK's newPublicKeyValue have it, or DER as one SDK test
+ * writes. OpenSSL 3 decodes an EC key on the SM2 curve as type "SM2". */
+static int from_spki(const uint8_t *p, size_t len, EVP_PKEY **out)
+{
+	if (len > SM2_SPKI_MAX)
+		return IDN_ELIMIT;
+	if (len >= 10 && memcmp(p, "-----BEGIN", 10) == 0)
+		return from_pem(p, len, out);
+	const unsigned char *q = p;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, (long)len);
+	if (!pk)
+		return IDN_ECRYPTO;
+	/* One DER structure, nothing after it. */
+	if (q != p + len) {
+		EVP_PKEY_free(pk);
+		return IDN_EMALF;
+	}
+	*out = pk;
+	return IDN_OK;
+}
+
+/* Only the key types we can verify with pass: RSA, DSA, and EC keys on the
+ * SM2 curve (which OpenSSL 3 names "SM2"). Other curves (ECDSA) are not
+ * used by CNRI or IDIS clients and stay refused. */
 static int check_type(EVP_PKEY *pk)
 {
+	if (is_sm2(pk))
+		return IDN_OK;
 	if (EVP_PKEY_is_a(pk, "RSA")) {
 		if (EVP_PKEY_get_bits(pk) > RSA_N_MAX * 8)
 			return IDN_ELIMIT;
@@ -338,7 +422,12 @@ int idn_pkey_from_hs_pubkey(const uint8_t *p, size_t len, idn_pkey_t **out)
 	case IDN_KEY_PEM:
 		ret = from_pem(k.pem.p, k.pem.len, &pk);
 		break;
-	case IDN_KEY_SM2: /* later: k.pem holds PEM or DER SubjectPublicKeyInfo */
+	case IDN_KEY_SM2:
+		ret = from_spki(k.pem.p, k.pem.len, &pk);
+		/* The blob names the key type: hold it to that. */
+		if (!ret && !is_sm2(pk))
+			ret = IDN_EINVAL;
+		break;
 	case IDN_KEY_SM9:
 	case IDN_KEY_DH:  /* session key exchange only, never a signer */
 	default:
@@ -382,10 +471,12 @@ int idn_pkey_load_public_pem(const char *path, idn_pkey_t **out)
 
 /* ---- signatures ---- */
 
-/* Digest of a signature by protocol code. SM3 (SM2 signatures) goes here. */
+/* Digest of a signature by protocol code, or IDN_PKEY_SM3. */
 static const EVP_MD *sig_md(int alg)
 {
 	switch (alg) {
+	case IDN_PKEY_SM3:
+		return EVP_sm3();
 	case IDN_DIGEST_MD5:
 		return EVP_md5();
 	case IDN_DIGEST_SHA1:
@@ -397,17 +488,49 @@ static const EVP_MD *sig_md(int alg)
 	}
 }
 
-/* The digest for `alg` if the key takes it: DSA is defined over SHA only. */
+/* The digest for `alg` if the key takes it: DSA is defined over SHA only,
+ * SM2 over SM3 only, and SM3 serves no other key type here. */
 static const EVP_MD *md_for_key(const idn_pkey_t *k, int alg)
 {
 	const EVP_MD *md = sig_md(alg);
 	if (md && alg == IDN_DIGEST_MD5 && idn_pkey_kind(k) == IDN_KEY_DSA)
 		return NULL;
+	if (md && is_sm2(k->pk) != (alg == IDN_PKEY_SM3))
+		return NULL;
 	return md;
 }
 
-int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
-		  idn_wire_t *out)
+/*
+ * Start a digest-sign or digest-verify. SM2 needs its signer id on a key
+ * context before the init, which computes Z_A from it; *pcp then holds that
+ * context, which the caller frees after the digest context (the digest
+ * context does not own a context given with EVP_MD_CTX_set_pkey_ctx).
+ */
+static bool digest_init(EVP_MD_CTX *mc, EVP_PKEY_CTX **pcp, const idn_pkey_t *k,
+			const EVP_MD *md, const uint8_t *id, size_t idlen, bool sign)
+{
+	*pcp = NULL;
+	if (is_sm2(k->pk)) {
+		if (!id) {
+			id = (const uint8_t *)IDN_SM2_DEFAULT_ID;
+			idlen = sizeof(IDN_SM2_DEFAULT_ID) - 1;
+		}
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k->pk, NULL);
+		if (!pc)
+			return false;
+		*pcp = pc;
+		/* An empty id is legal (ENTL 0) but needs a valid pointer. */
+		if (idlen > INT_MAX ||
+		    EVP_PKEY_CTX_set1_id(pc, idlen ? id : (const uint8_t *)"", (int)idlen) != 1)
+			return false;
+		EVP_MD_CTX_set_pkey_ctx(mc, pc);
+	}
+	return sign ? EVP_DigestSignInit(mc, NULL, md, NULL, k->pk) == 1
+		    : EVP_DigestVerifyInit(mc, NULL, md, NULL, k->pk) == 1;
+}
+
+int idn_pkey_sign_id(const idn_pkey_t *k, int digest_alg, const uint8_t *id, size_t idlen,
+		     const idn_piece_t *data, size_t ndata, idn_wire_t *out)
 {
 	const EVP_MD *md = md_for_key(k, digest_alg);
 	if (!md || !k->priv)
@@ -415,17 +538,18 @@ int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, 
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return IDN_ENOMEM;
+	EVP_PKEY_CTX *pc = NULL;
 	uint8_t *sig = NULL;
 	size_t slen = 0;
 	int ret = IDN_ECRYPTO;
 	/* RSA keys sign with PKCS#1 v1.5 padding by default. */
-	int ok = EVP_DigestSignInit(ctx, NULL, md, NULL, k->pk) == 1;
+	int ok = digest_init(ctx, &pc, k, md, id, idlen, true);
 	for (size_t i = 0; ok && i < ndata; i++)
 		ok = EVP_DigestSignUpdate(ctx, data[i].p, data[i].len) == 1;
 	if (ok)
 		ok = EVP_DigestSignFinal(ctx, NULL, &slen) == 1;
 	if (ok) {
-		/* slen is the maximum (DSA DER varies): sign aside, then copy. */
+		/* slen is the maximum (DSA and SM2 DER vary): sign aside, then copy. */
 		sig = malloc(slen);
 		if (!sig)
 			ret = IDN_ENOMEM;
@@ -436,13 +560,20 @@ int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, 
 	}
 	free(sig);
 	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pc);
 	if (ret == IDN_ECRYPTO)
 		ERR_clear_error();
 	return ret;
 }
 
-int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
-		    const uint8_t *sig, size_t slen)
+int idn_pkey_sign(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		  idn_wire_t *out)
+{
+	return idn_pkey_sign_id(k, digest_alg, NULL, 0, data, ndata, out);
+}
+
+int idn_pkey_verify_id(const idn_pkey_t *k, int digest_alg, const uint8_t *id, size_t idlen,
+		       const idn_piece_t *data, size_t ndata, const uint8_t *sig, size_t slen)
 {
 	const EVP_MD *md = md_for_key(k, digest_alg);
 	if (!md)
@@ -450,8 +581,9 @@ int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (!ctx)
 		return IDN_ENOMEM;
+	EVP_PKEY_CTX *pc = NULL;
 	int ret = IDN_ECRYPTO;
-	int ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, k->pk) == 1;
+	int ok = digest_init(ctx, &pc, k, md, id, idlen, false);
 	for (size_t i = 0; ok && i < ndata; i++)
 		ok = EVP_DigestVerifyUpdate(ctx, data[i].p, data[i].len) == 1;
 	if (ok) {
@@ -462,9 +594,16 @@ int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data
 			      : IDN_EACCES;
 	}
 	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pc);
 	if (ret != IDN_OK)
 		ERR_clear_error();
 	return ret;
+}
+
+int idn_pkey_verify(const idn_pkey_t *k, int digest_alg, const idn_piece_t *data, size_t ndata,
+		    const uint8_t *sig, size_t slen)
+{
+	return idn_pkey_verify_id(k, digest_alg, NULL, 0, data, ndata, sig, slen);
 }
 
 void idn_pkey_free(idn_pkey_t *k)

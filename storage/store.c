@@ -107,8 +107,8 @@ int idn_store_map_mdb(int rc)
 }
 
 /*
- * Every lookup folds its key, and a loop with a branch per byte was a tenth
- * of a resolution's cost; so eight bytes are folded at once. For a byte v
+ * Every lookup folds its key, and a loop with a branch per byte was 7% of
+ * a resolution's instructions; so eight bytes are folded at once. For a byte v
  * below 0x80, v + 0x1f has its top bit set when v >= 'a' (0x61) and v + 0x05
  * when v > 'z' (0x7a); neither sum carries into the next byte. Bytes with
  * the top bit set (UTF-8) are left alone, as in the byte loop.

@@ -62,11 +62,14 @@ struct idn_job {
 	idn_conn_state_t *conn;   /* during submit() only; NULL without a connection */
 	struct idn_reader *reader; /* the listener's reader, begun; during submit() only */
 	idn_resp_ctx_t ctx;       /* site serial, primary flag, now */
+	bool idempotent;          /* a create of a handle that exists with the same
+				   * values is a success (batch retries), see `existed` */
 
 	/* Set by the handler before done(). */
 	uint8_t *resp;            /* malloc'ed response message(s); freed by the listener */
 	size_t resp_len;
 	bool close;               /* close the connection after the answer */
+	bool existed;             /* idempotent create: it was there already */
 
 	/* Set by the listener. */
 	void (*done)(idn_job_t *job);

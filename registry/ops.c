@@ -367,6 +367,34 @@ static void log_change(idn_txn_t *t, reg_op_t *op, uint32_t now, const uint8_t *
 	idn_txn_log(t, &c);
 }
 
+static int by_index(const void *a, const void *b)
+{
+	const idn_value_t *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static bool bytes_eq(idn_bytes_t a, idn_bytes_t b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+/* Same values as stored, timestamps aside (the request's `nv` is sorted
+ * by index here; the store keeps index order). */
+static bool same_values(idn_registry_t *r, const idn_record_t *old, idn_value_t *nv, uint32_t n)
+{
+	if (old->count != n || decode_values(old->values, n, r->vold) != IDN_OK)
+		return false;
+	qsort(nv, n, sizeof(*nv), by_index);
+	for (uint32_t i = 0; i < n; i++) {
+		const idn_value_t *a = &r->vold[i], *b = &nv[i];
+		if (a->index != b->index || a->perms != b->perms || a->ttl_type != b->ttl_type ||
+		    a->ttl != b->ttl || !bytes_eq(a->type, b->type) || !bytes_eq(a->data, b->data) ||
+		    a->n_refs != b->n_refs || !bytes_eq(a->refs, b->refs))
+			return false;
+	}
+	return true;
+}
+
 /* ---- create ---- */
 
 static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now)
@@ -423,6 +451,21 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		return;
 	}
 	if (exists && !(m->hdr.opflag & IDN_OF_OVRW)) {
+		/* A retried batch item: the same values are there, so it is done
+		 * (permission to read them is the same as to have written them). */
+		if (op->job->idempotent && same_values(r, &old, nv, n)) {
+			uint8_t ph[IDN_STORE_MAX_KEY];
+			size_t phl = reg_prefix_handle(h, hl, ph, sizeof(ph));
+			idn_record_t prec;
+			bool have = phl > 0 && idn_txn_get(t, ph, phl, &prec) == IDN_OK;
+			if (reg_allowed(r, &view, have ? &prec : NULL, &op->who,
+					na ? IDN_ADM_ADD_DERIVED_PREFIX : IDN_ADM_ADD_HANDLE) ||
+			    reg_allowed(r, &view, &old, &op->who, IDN_ADM_READ_VALUE)) {
+				op->job->existed = true;
+				op->rcode = IDN_RC_SUCCESS;
+				return;
+			}
+		}
 		fail(op, IDN_RC_HANDLE_ALREADY_EXISTS, "Handle already exists");
 		return;
 	}

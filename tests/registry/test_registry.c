@@ -285,6 +285,21 @@ static void test_batch_good_and_bad(void **s)
 
 	/* BOB is nobody's administrator: refused, nothing stored. */
 	assert_int_equal(idn_registry_start(r), IDN_OK);
+	/* A retried batch item: same values -> success, marked existed; other
+	 * values -> 101 as usual. */
+	idn_job_t *again = create_job("88.100.12/A", one, 1, 0);
+	again->idempotent = true;
+	submit_all(r, &again, 1, &alice);
+	assert_int_equal(job_rcode(again), IDN_RC_SUCCESS);
+	assert_true(again->existed);
+	job_free(again);
+	uint32_t two[] = { 1, 2 };
+	again = create_job("88.100.12/A", two, 2, 0);
+	again->idempotent = true;
+	submit_all(r, &again, 1, &alice);
+	assert_int_equal(job_rcode(again), IDN_RC_HANDLE_ALREADY_EXISTS);
+	assert_false(again->existed);
+	job_free(again);
 	idn_job_t *b = create_job("88.100.12/E", one, 1, 0);
 	submit_all(r, &b, 1, &bob);
 	assert_int_equal(job_rcode(b), IDN_RC_INVALID_ADMIN);

@@ -1,4 +1,4 @@
-/* cmd_keygen.c - `idnode keygen`: a new RSA key pair for an admin identity, and its HS_PUBKEY value. */
+/* cmd_keygen.c - `idnode keygen`: a new RSA or SM2 key pair for an admin identity, and its HS_PUBKEY value. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +12,25 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: idnode keygen [--bits=2048] [--out=FILE] [--force] [--json]\n"
+		"Usage: idnode keygen [--bits=2048 | --sm2] [--out=FILE] [--force] [--json]\n"
 		"\n"
-		"Generate an RSA key pair for an admin identity (an enterprise prefix admin,\n"
-		"or the node administrator). Writes the private key as PKCS#8 PEM to FILE\n"
-		"(mode 0600, default ./idnode-key.pem), the public key as X.509 PEM next to\n"
-		"it (FILE with .pem replaced by .pub.pem, or FILE.pub.pem), and prints the\n"
-		"HS_PUBKEY value to store in the identity's handle (index 300 by custom) as\n"
-		"hex, or with --json as the value in CNRI's REST API shape.\n"
+		"Generate an RSA (or with --sm2 an SM2) key pair for an admin identity (an\n"
+		"enterprise prefix admin, or the node administrator). Writes the private key\n"
+		"as PKCS#8 PEM to FILE (mode 0600, default ./idnode-key.pem), the public key\n"
+		"as X.509 PEM next to it (FILE with .pem replaced by .pub.pem, or\n"
+		"FILE.pub.pem), and prints the HS_PUBKEY value to store in the identity's\n"
+		"handle (index 300 by custom) as hex, or with --json as the value in CNRI's\n"
+		"REST API shape.\n"
 		"\n"
 		"Options:\n"
 		"  --bits=N     RSA modulus size, 2048 to 8192 (default 2048)\n"
+		"  --sm2        an SM2 key (curve sm2p256v1) instead; its HS_PUBKEY value is\n"
+		"               an SM2_PUB_KEY blob with the PEM public key inside, as the\n"
+		"               IDIS SDK writes it. Logins with it sign SM2 with SM3, the\n"
+		"               identity handle as signer id.\n"
 		"  --out=FILE   private key file (default ./idnode-key.pem)\n"
 		"  --force      replace existing key files\n"
 		"  --json       print {\"index\":300,\"type\":\"HS_PUBKEY\",\"data\":{...}}\n"
-		"  (--sm2 for SM2 keys is planned)\n"
 		"\n"
 		"Exit status: 0 written, 1 failure, 2 usage error.\n");
 }
@@ -49,7 +53,7 @@ int cmd_keygen(int argc, char **argv)
 {
 	const char *out = "idnode-key.pem", *v;
 	unsigned bits = 2048;
-	bool json = false, force = false;
+	bool json = false, force = false, sm2 = false, bits_set = false;
 	for (int i = 1; i < argc; i++) {
 		if (cli_flag(argv, i, "help") || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
@@ -62,6 +66,7 @@ int cmd_keygen(int argc, char **argv)
 				return 2;
 			}
 			bits = (unsigned)n;
+			bits_set = true;
 		} else if ((v = cli_opt(argc, argv, &i, "out"))) {
 			out = v;
 		} else if (cli_flag(argv, i, "json")) {
@@ -69,12 +74,15 @@ int cmd_keygen(int argc, char **argv)
 		} else if (cli_flag(argv, i, "force")) {
 			force = true;
 		} else if (cli_flag(argv, i, "sm2")) {
-			fprintf(stderr, "idnode keygen: SM2 keys are not supported yet\n");
-			return 2;
+			sm2 = true;
 		} else {
 			fprintf(stderr, "idnode keygen: unknown argument '%s' (see --help)\n", argv[i]);
 			return 2;
 		}
+	}
+	if (sm2 && bits_set) {
+		fprintf(stderr, "idnode keygen: --bits is for RSA keys (SM2 keys have 256 bits)\n");
+		return 2;
 	}
 	char *pub = pub_name(out);
 	if (!pub)
@@ -88,7 +96,7 @@ int cmd_keygen(int argc, char **argv)
 		return 1;
 	}
 	idn_pkey_t *k;
-	int ret = idn_pkey_generate_rsa(bits, &k);
+	int ret = sm2 ? idn_pkey_generate_sm2(&k) : idn_pkey_generate_rsa(bits, &k);
 	if (ret) {
 		fprintf(stderr, "idnode keygen: key generation failed: %s\n", idn_strerror(ret));
 		free(pub);

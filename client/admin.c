@@ -305,9 +305,20 @@ static int answer_challenge(idn_client_t *c, const idn_auth_t *a, const uint8_t 
 	const char *type;
 	if (a->key) {
 		type = "HS_PUBKEY";
-		bool new = idn_version_ge(chal->env.major, chal->env.minor, 2, 7);
-		ret = idn_pubkey_answer(a->key, new ? IDN_SIG_SHA256 : IDN_SIG_SHA1, n, nlen, mine,
-					mlen, &aw);
+		/* The hash follows the challenge's version as CNRI clients pick
+		 * it (SHA-256 from 2.7 on, for DSA from 2.11 on); SM2 keys sign
+		 * with SM3 and the identity handle as signer id, as the IDIS
+		 * SDK does (idis-wire.md section 4). */
+		int kind = idn_pkey_kind(a->key);
+		int sig = IDN_SIG_SM3;
+		if (kind != IDN_KEY_SM2) {
+			bool new = kind == IDN_KEY_DSA
+					   ? idn_version_ge(chal->env.major, chal->env.minor, 2, 11)
+					   : idn_version_ge(chal->env.major, chal->env.minor, 2, 7);
+			sig = new ? IDN_SIG_SHA256 : IDN_SIG_SHA1;
+		}
+		ret = idn_pubkey_answer_id(a->key, sig, (const uint8_t *)a->handle,
+					   strlen(a->handle), n, nlen, mine, mlen, &aw);
 	} else {
 		type = "HS_SECKEY";
 		ret = idn_seckey_answer(IDN_SECKEY_PBKDF2_SHA1, a->secret, a->secret_len, n, nlen,

@@ -27,7 +27,7 @@ typedef struct {
 	uint32_t index;
 	uint8_t *secret;          /* HS_SECKEY bytes (malloc'd), or NULL */
 	size_t secret_len;
-	idn_pkey_t *key;          /* private key of an HS_PUBKEY value, or NULL */
+	idn_pkey_t *key;          /* private key (RSA, DSA, SM2) of an HS_PUBKEY value, or NULL */
 } idn_auth_t;
 
 /* Parse "INDEX:HANDLE" (CNRI's order, "300:0.NA/88.100.12") or
@@ -46,7 +46,8 @@ void idn_auth_free(idn_auth_t *a);
  * Send an admin request (envelope + message built below) and answer a
  * challenge: when the server answers RC 402, check that the challenge's
  * digest is the digest of our request's header+body (IDN_EPROTO if not),
- * sign or MAC it (HS_PUBKEY: SHA-256 from version 2.7 on, else SHA-1;
+ * sign or MAC it (HS_PUBKEY: RSA SHA-256 from version 2.7 on, DSA from
+ * 2.11 on, else SHA-1; SM2 keys SM3 with the identity handle as signer id;
  * HS_SECKEY: PBKDF2 code 0x22 as CNRI 2.7+), send OC 200 with the 402's
  * session id and a new RequestId, and return the final answer in *resp.
  * IDN_EINVAL when a challenge comes and `a` has no key.

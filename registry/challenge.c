@@ -210,9 +210,10 @@ static uint32_t verify(idn_job_t *job, const chal_t *c, const idn_challenge_answ
 						c->digest, c->digest_len, a->answer.p,
 						a->answer.len);
 		else if (pubkey && idn_type_is(v.type, "HS_PUBKEY"))
-			ret = idn_pubkey_verify(v.data.p, v.data.len, c->nonce, IDN_NONCE_LEN,
-						c->digest, c->digest_len, a->answer.p,
-						a->answer.len);
+			ret = idn_pubkey_verify_id(v.data.p, v.data.len, a->key_handle.p,
+						   a->key_handle.len, c->nonce, IDN_NONCE_LEN,
+						   c->digest, c->digest_len, a->answer.p,
+						   a->answer.len);
 		else
 			continue;
 		if (ret == IDN_OK) {

@@ -67,6 +67,10 @@ int idn_registry_new(const idn_registry_opts_t *o, idn_registry_t **out)
 
 int idn_registry_start(idn_registry_t *r)
 {
+	/* A registry may be started again after a stop. */
+	pthread_mutex_lock(&r->mu);
+	r->stopping = false;
+	pthread_mutex_unlock(&r->mu);
 	int rc = pthread_create(&r->writer, NULL, reg_writer_main, r);
 	if (rc)
 		return -rc;

@@ -81,9 +81,41 @@ static const char *store_error_text(int err)
 							 : "Storage error: nothing was stored";
 }
 
-/* One group commit: every op in `batch` runs in its own child transaction
- * of one parent; the parent's durable commit is what makes them real. */
-static void commit_batch(idn_registry_t *r, reg_op_t *batch)
+/* Apply one op in its own child transaction of `parent`. */
+static bool apply_child(idn_registry_t *r, idn_txn_t *parent, reg_op_t *op, uint32_t now)
+{
+	idn_txn_t *child;
+	int err = idn_txn_begin_child(parent, &child);
+	if (err) {
+		op->rcode = IDN_RC_ERROR;
+		op->errmsg = store_error_text(err);
+		return false;
+	}
+	reg_apply(r, child, op, now);
+	if (op->rcode != IDN_RC_SUCCESS) {
+		idn_txn_abort(child);
+		return false;
+	}
+	err = idn_txn_commit(child);
+	if (err) {
+		op->rcode = err == IDN_EMAPFULL ? IDN_RC_SERVER_TOO_BUSY : IDN_RC_ERROR;
+		op->errmsg = store_error_text(err);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One group commit; the parent's durable commit is what makes the writes
+ * real. Every operation makes all its checks before its first write, so a
+ * refused request has written nothing and the fast path applies them all
+ * straight to the parent. Only a storage error after a write (the map is
+ * full, say) can leave a partial change: the parent is then abandoned and
+ * the batch run again with each request in its own child transaction, so
+ * the others are still stored. Returns false when the fast path must be
+ * retried that way.
+ */
+static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 {
 	uint32_t now = (uint32_t)time(NULL);
 	idn_txn_t *parent;
@@ -93,41 +125,40 @@ static void commit_batch(idn_registry_t *r, reg_op_t *batch)
 			op->rcode = IDN_RC_ERROR;
 			op->errmsg = store_error_text(err);
 		}
-		return;
+		return true;
 	}
 	bool any = false;
 	for (reg_op_t *op = batch; op; op = op->next) {
-		idn_txn_t *child;
-		err = idn_txn_begin_child(parent, &child);
-		if (err) {
-			op->rcode = IDN_RC_ERROR;
-			op->errmsg = store_error_text(err);
+		op->job->existed = false;
+		if (children) {
+			any |= apply_child(r, parent, op, now);
 			continue;
 		}
-		reg_apply(r, child, op, now);
-		if (op->rcode != IDN_RC_SUCCESS) {
-			idn_txn_abort(child);
-			continue;
+		reg_apply(r, parent, op, now);
+		if (idn_txn_error(parent)) {
+			idn_txn_abort(parent);
+			return false;
 		}
-		err = idn_txn_commit(child);
-		if (err) {
-			op->rcode = err == IDN_EMAPFULL ? IDN_RC_SERVER_TOO_BUSY : IDN_RC_ERROR;
-			op->errmsg = store_error_text(err);
-			continue;
-		}
-		any = true;
+		any |= op->rcode == IDN_RC_SUCCESS;
 	}
 	if (!any) {
 		idn_txn_abort(parent);
-		return;
+		return true;
 	}
 	err = idn_txn_commit(parent);
 	if (err) {
 		reg_log(r, 3, "registry: commit failed: %s", idn_strerror(err));
 		fail_all(batch, IDN_RC_ERROR, store_error_text(err));
-		return;
+		return true;
 	}
 	atomic_fetch_add(&r->st_commits, 1);
+	return true;
+}
+
+static void commit_batch(idn_registry_t *r, reg_op_t *batch)
+{
+	if (!run_batch(r, batch, false))
+		run_batch(r, batch, true);
 }
 
 void *reg_writer_main(void *arg)

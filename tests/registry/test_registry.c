@@ -349,6 +349,97 @@ static void test_unauthenticated_gets_challenge(void **s)
 	idn_registry_free(r);
 }
 
+/* A store that is nearly full: a large write fails, small ones around it
+ * in the same batch are still stored (the batch is redone with child
+ * transactions). */
+static void test_full_store_isolates(void **s)
+{
+	char d2[128];
+	assert_int_equal(tu_tmpdir("registry-full", d2, sizeof(d2)), 0);
+	idn_store_t *st;
+	idn_store_opts_t so = { .map_size = 2u << 20 };
+	assert_int_equal(idn_store_open(d2, &so, &st), IDN_OK);
+	static uint8_t big[60000];
+	memset(big, 'x', sizeof(big));
+	uint8_t v[70000];
+	idn_wire_t w;
+	/* Fill with 60 KB records until a commit no longer fits. */
+	for (int i = 0; i < 100; i++) {
+		idn_txn_t *t;
+		assert_int_equal(idn_txn_begin(st, &t), IDN_OK);
+		if (i == 0) {
+			idn_txn_home(t, (const uint8_t *)"0.NA/88.100", 11);
+			idn_wire_init(&w, v, sizeof(v));
+			put_admin(&w, 100, IDN_ADM_ALL, "0.NA/88.100.12", 300);
+			put_record(t, "0.NA/88.100.12", v, idn_wire_offset(&w), 1);
+		}
+		char h[32];
+		snprintf(h, sizeof(h), "88.100.12/FILL-%d", i);
+		idn_wire_init(&w, v, sizeof(v));
+		put_value(&w, 1, "DATA", big, sizeof(big));
+		put_record(t, h, v, idn_wire_offset(&w), 1);
+		if (idn_txn_commit(t) != IDN_OK)
+			break;
+	}
+	idn_registry_opts_t o = { .store = st, .node_prefix = "88.100" };
+	idn_registry_t *r;
+	assert_int_equal(idn_registry_new(&o, &r), IDN_OK);
+	idn_conn_state_t cs = { .identity = ident("300:0.NA/88.100.12") };
+	uint32_t one[] = { 1 };
+	idn_job_t *jobs[3] = { create_job("88.100.12/S1", one, 1, 0), NULL,
+			       create_job("88.100.12/S2", one, 1, 0) };
+	/* The big one: 200 KB of values in one request. */
+	uint8_t *vals = malloc(240000);
+	idn_wire_t vw;
+	idn_wire_init(&vw, vals, 240000);
+	for (uint32_t i = 1; i <= 3; i++)
+		put_value(&vw, i, "DATA", big, sizeof(big));
+	idn_job_t *j = calloc(1, sizeof(*j));
+	j->req = malloc(250000);
+	idn_wire_init(&w, j->req, 250000);
+	idn_req_opts_t ro = { .request_id = 9 };
+	assert_int_equal(idn_build_values_req(&w, IDN_OC_CREATE_HANDLE, "88.100.12/BIG", 3,
+					      (idn_bytes_t){ vals, (uint32_t)idn_wire_offset(&vw) }, &ro),
+			 IDN_OK);
+	free(vals);
+	j->req_len = idn_wire_offset(&w);
+	assert_int_equal(idn_msg_decode(j->req, j->req_len, &j->msg), IDN_OK);
+	j->transport = IDN_TR_TCP;
+	j->ctx = jobs[0]->ctx;
+	j->done = on_done;
+	jobs[1] = j;
+	idn_reader_t *rd;
+	assert_int_equal(idn_reader_new(st, &rd), IDN_OK);
+	assert_int_equal(idn_reader_begin(rd), IDN_OK);
+	pthread_mutex_lock(&mu);
+	done_count = 0;
+	pthread_mutex_unlock(&mu);
+	for (int i = 0; i < 3; i++) {
+		jobs[i]->conn = &cs;
+		jobs[i]->reader = (struct idn_reader *)rd;
+		idn_registry_submit(r, jobs[i]);
+	}
+	idn_reader_end(rd);
+	assert_int_equal(idn_registry_start(r), IDN_OK);
+	idn_registry_stop(r);
+	assert_int_equal(done_count, 3);
+	assert_int_equal(job_rcode(jobs[0]), IDN_RC_SUCCESS);
+	assert_int_not_equal(job_rcode(jobs[1]), IDN_RC_SUCCESS);
+	assert_int_equal(job_rcode(jobs[2]), IDN_RC_SUCCESS);
+	assert_int_equal(idn_reader_begin(rd), IDN_OK);
+	idn_record_t rec;
+	assert_int_equal(idn_reader_get(rd, (const uint8_t *)"88.100.12/S2", 12, &rec), IDN_OK);
+	assert_int_equal(idn_reader_get(rd, (const uint8_t *)"88.100.12/BIG", 13, &rec),
+			 IDN_ENOTFOUND);
+	idn_reader_end(rd);
+	idn_reader_free(rd);
+	for (int i = 0; i < 3; i++)
+		job_free(jobs[i]);
+	idn_registry_free(r);
+	idn_store_close(st);
+	tu_rmrf(d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_groups_and_loops),
 		cmocka_unit_test(test_batch_good_and_bad),
 		cmocka_unit_test(test_unauthenticated_gets_challenge),
+		cmocka_unit_test(test_full_store_isolates),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

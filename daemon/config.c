@@ -10,7 +10,8 @@
 #include "daemon/config.h"
 #include "proto/errcode.h"
 
-enum opt_type { T_STR, T_PATH, T_INT, T_BOOL, T_SIZE, T_ADDR };
+/* T_ADDR_OPT: an address or empty (that listener is off). */
+enum opt_type { T_STR, T_PATH, T_INT, T_BOOL, T_SIZE, T_ADDR, T_ADDR_OPT };
 
 typedef struct {
 	const char *name;
@@ -81,6 +82,22 @@ static const opt_t opts[] = {
 	{ "utc-offset", T_INT, -1440, 1440, "480", N(utc_offset),
 	  "Minutes east of UTC of the node's day boundaries for daily counters and\n"
 	  "quotas (480 = China Standard Time)." },
+	{ "http-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8000", S(http_listen),
+	  "Address of the plain HTTP listener: CNRI's JSON API (/api/...), the handle\n"
+	  "proxy (GET /<handle>) and the node's pages; empty = no plain HTTP." },
+	{ "https-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8443", S(https_listen),
+	  "Address of the HTTPS listener (TLS 1.2 or newer); empty = no HTTPS." },
+	{ "https-cert", T_PATH, 0, 0, "", S(https_cert),
+	  "PEM certificate (chain) for HTTPS; empty = <data-dir>/https-cert.pem, a\n"
+	  "self-signed certificate generated on first start (with https-key)." },
+	{ "https-key", T_PATH, 0, 0, "", S(https_key),
+	  "PEM private key for HTTPS; empty = <data-dir>/https-key.pem." },
+	{ "http-threads", T_INT, 1, 64, "1", N(http_threads),
+	  "HTTP listener threads, each with its own event loop and sockets." },
+	{ "http-max-body", T_SIZE, 1LL << 10, 1LL << 30, "16M", N(http_max_body),
+	  "Largest HTTP request body (suffixes K, M, G); larger ones get 413." },
+	{ "http-timeout", T_INT, 1, 3600, "30", N(http_timeout),
+	  "Seconds an HTTP client may take to send a request or read an answer." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -144,6 +161,19 @@ static int parse_size(const char *v, long long *out)
 	return 0;
 }
 
+/* 1048576 -> "1M": the largest suffix that divides the size. */
+static const char *size_text(long long n, char *buf, size_t len)
+{
+	static const char suffix[] = "KMGT";
+	int i = -1;
+	while (i < 3 && n >= 1024 && n % 1024 == 0) {
+		n /= 1024;
+		i++;
+	}
+	snprintf(buf, len, "%lld%.*s", n, i >= 0 ? 1 : 0, i >= 0 ? suffix + i : "");
+	return buf;
+}
+
 int idn_config_set(idn_config_t *c, const char *name, const char *value, char *err,
 		   size_t errlen)
 {
@@ -163,11 +193,12 @@ int idn_config_set(idn_config_t *c, const char *name, const char *value, char *e
 	case T_STR:
 	case T_PATH:
 	case T_ADDR:
+	case T_ADDR_OPT:
 		if (strlen(value) >= o->size) {
 			snprintf(err, errlen, "%s: value longer than %zu bytes", name, o->size - 1);
 			return IDN_ECONFIG;
 		}
-		if (o->type == T_ADDR) {
+		if (o->type == T_ADDR || (o->type == T_ADDR_OPT && value[0])) {
 			struct sockaddr_storage ss;
 			unsigned sl;
 			if (idn_parse_hostport(value, 2641, &ss, &sl) != IDN_OK) {
@@ -190,8 +221,10 @@ int idn_config_set(idn_config_t *c, const char *name, const char *value, char *e
 		return IDN_OK;
 	case T_SIZE:
 		if (parse_size(value, &n) || n < o->min || n > o->max) {
-			snprintf(err, errlen, "%s: '%s' is not a size from 1M to 4T (e.g. 64G)", name,
-				 value);
+			char lo[32], hi[32];
+			snprintf(err, errlen, "%s: '%s' is not a size from %s to %s (e.g. %s)", name,
+				 value, size_text(o->min, lo, sizeof(lo)), size_text(o->max, hi, sizeof(hi)),
+				 o->def);
 			return IDN_ECONFIG;
 		}
 		*(long long *)field = n;
@@ -376,7 +409,8 @@ void idn_config_usage(FILE *out)
 		const opt_t *o = &opts[i];
 		fprintf(out, "  --%s=%s\n      ", o->name,
 			o->type == T_INT ? "N" : o->type == T_BOOL ? "yes|no" :
-			o->type == T_SIZE ? "SIZE" : o->type == T_ADDR ? "HOST:PORT" : "VALUE");
+			o->type == T_SIZE ? "SIZE" : o->type == T_ADDR ? "HOST:PORT" :
+			o->type == T_ADDR_OPT ? "[HOST:PORT]" : "VALUE");
 		for (const char *h = o->help; *h; h++) {
 			fputc(*h, out);
 			if (*h == '\n')

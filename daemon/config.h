@@ -46,6 +46,13 @@ typedef struct {
 	int auth_timeout;
 	int write_batch;
 	int utc_offset;
+	char http_listen[IDN_CFG_STR];
+	char https_listen[IDN_CFG_STR];
+	char https_cert[PATH_MAX];
+	char https_key[PATH_MAX];
+	int http_threads;
+	long long http_max_body;
+	int http_timeout;
 } idn_config_t;
 
 /* Fill *c with the built-in defaults (the "embedded default config"). */

@@ -1,4 +1,7 @@
 /* main.c - idnoded: the idnode secondary node daemon (configuration, store, listeners, signals). */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +13,10 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "client/addr.h"
+#include "proto/pkey.h"
 #include "registry/registry.h"
+#include "resolver/http.h"
 #include "resolver/server.h"
 #include "storage/store.h"
 
@@ -136,6 +142,47 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
+/* "HOST:PORT" of a configured listen address with the port actually bound. */
+static void bound_addr(const char *listen, uint16_t port, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	unsigned sl;
+	if (idn_parse_hostport(listen, 0, &ss, &sl) != IDN_OK) {
+		snprintf(buf, len, "%s", listen);
+		return;
+	}
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+	idn_format_addr((struct sockaddr *)&ss, buf, len);
+}
+
+/* The HTTPS certificate: the configured pair, or <data-dir>/https-*.pem,
+ * generated self-signed (CN = the node prefix) when neither file exists. */
+static int https_cert(const idn_config_t *c, char *cert, char *key, size_t len, char *fp,
+		      size_t fplen)
+{
+	bool dflt = !c->https_cert[0] && !c->https_key[0];
+	if (c->https_cert[0])
+		snprintf(cert, len, "%s", c->https_cert);
+	else
+		snprintf(cert, len, "%s/https-cert.pem", c->data_dir);
+	if (c->https_key[0])
+		snprintf(key, len, "%s", c->https_key);
+	else
+		snprintf(key, len, "%s/https-key.pem", c->data_dir);
+	int ret = idn_cert_fingerprint(cert, fp, fplen);
+	if (ret == IDN_ENOENT && dflt && access(key, F_OK) != 0) {
+		ret = idn_cert_self_signed(cert, key, c->node_prefix, fp, fplen);
+		if (ret == IDN_OK)
+			idn_log(5, "generated a self-signed HTTPS certificate %s (key %s)", cert, key);
+	}
+	if (ret)
+		idn_log(3, "https certificate %s: %s", cert, idn_strerror(ret));
+	return ret;
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	idn_log(5, "SIGHUP received; configuration reload is not supported yet, ignoring");
@@ -216,6 +263,8 @@ int main(int argc, char **argv)
 	sopts.dispatch = &dispatch;
 
 	idn_server_t *srv = NULL;
+	idn_http_t *http = NULL;
+	char cert_path[PATH_MAX + 32], key_path[PATH_MAX + 32], fingerprint[128] = "";
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	char err[512];
@@ -259,6 +308,34 @@ int main(int argc, char **argv)
 		idn_log(5, "generated the node administrator's key %s (identity 300:0.NA/%s)",
 			node.admin_key_path, cfg.node_prefix);
 
+	/* HTTP(S): the same store, server info and registry as the native
+	 * listeners, so both answer alike. */
+	if (cfg.https_listen[0] &&
+	    https_cert(&cfg, cert_path, key_path, sizeof(cert_path), fingerprint,
+		       sizeof(fingerprint)) != IDN_OK)
+		goto out_srv;
+	idn_http_opts_t hopts = {
+		.listen = cfg.http_listen,
+		.tls_listen = cfg.https_listen,
+		.cert_path = cert_path,
+		.key_path = key_path,
+		.threads = cfg.http_threads,
+		.max_body = (size_t)cfg.http_max_body,
+		.timeout = cfg.http_timeout,
+		.store = store,
+		.info = &info,
+		.dispatch = &dispatch,
+		.log = idn_vlog,
+	};
+	if (cfg.http_listen[0] || cfg.https_listen[0]) {
+		ret = idn_http_new(&hopts, &http);
+		if (ret) {
+			idn_log(3, "cannot listen on %s / %s (HTTP/HTTPS): %s", cfg.http_listen,
+				cfg.https_listen, idn_strerror(ret));
+			goto out_srv;
+		}
+	}
+
 	base = event_base_new();
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
@@ -271,6 +348,33 @@ int main(int argc, char **argv)
 	if (ret) {
 		idn_log(3, "cannot start the workers: %s", idn_strerror(ret));
 		goto out_base;
+	}
+	if (http) {
+		ret = idn_http_start(http);
+		if (ret) {
+			idn_log(3, "cannot start the HTTP threads: %s", idn_strerror(ret));
+			goto out_base;
+		}
+		char ha[80] = "off", hsa[80] = "off";
+		if (cfg.http_listen[0])
+			bound_addr(cfg.http_listen, idn_http_port(http), ha, sizeof(ha));
+		if (cfg.https_listen[0])
+			bound_addr(cfg.https_listen, idn_http_tls_port(http), hsa, sizeof(hsa));
+		char urls[200] = "", fp[160] = "";
+		if (cfg.http_listen[0])
+			snprintf(urls, sizeof(urls), "http://%s", ha);
+		if (cfg.https_listen[0])
+			snprintf(urls + strlen(urls), sizeof(urls) - strlen(urls), "%shttps://%s",
+				 urls[0] ? " and " : "", hsa);
+		if (fingerprint[0])
+			snprintf(fp, sizeof(fp), " (certificate SHA-256 fingerprint %s)", fingerprint);
+		idn_log(5, "http: listening on %s%s", urls, fp);
+		if (fingerprint[0])
+			idn_log(6, "http: certificate %s", cert_path);
+		/* One stable line for scripts and tests (port 0 = ephemeral). */
+		idn_log(5, "http ready: http %s https %s", ha, hsa);
+		if (cfg.demo && cfg.http_listen[0])
+			idn_log(5, "try: curl http://%s/api/handles/%s.12/PN-0001", ha, cfg.node_prefix);
 	}
 	idn_store_stat_t st = { 0 };
 	idn_store_stat(store, &st);
@@ -292,7 +396,8 @@ int main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	/* Listeners first (no new jobs), then the registry answers what it
-	 * holds, then the server frees the answers that came back late. */
+	 * holds, then the servers free the answers that came back late. */
+	idn_http_stop(http);
 	idn_server_stop(srv);
 	idn_registry_stop(reg);
 	idn_registry_stats_t rs;
@@ -318,7 +423,10 @@ out_base:
 	if (base)
 		event_base_free(base);
 out_srv:
+	idn_http_stop(http);
+	idn_server_stop(srv);
 	idn_registry_stop(reg);
+	idn_http_free(http);
 	idn_server_free(srv);
 	idn_registry_free(reg);
 	idn_node_deinit(&node);

@@ -613,3 +613,123 @@ void idn_pkey_free(idn_pkey_t *k)
 	EVP_PKEY_free(k->pk);
 	free(k);
 }
+
+/* ---- self-signed TLS certificate for the node's HTTPS listener ---- */
+
+#include <openssl/x509v3.h>
+
+static int cert_fingerprint(X509 *x, char *fp, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || len < (size_t)n * 3)
+		return IDN_ECRYPTO;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(fp + 3 * i, len - 3 * i, "%02X%s", md[i], i + 1 < n ? ":" : "");
+	return IDN_OK;
+}
+
+static int cert_add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+	if (!e)
+		return IDN_ECRYPTO;
+	int ok = X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	return ok == 1 ? IDN_OK : IDN_ECRYPTO;
+}
+
+/* Write PEM through `write` into path.tmp with `mode`, then rename. */
+static int cert_write_file(const char *path, int mode, int (*write)(FILE *f, void *obj),
+			   void *obj)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return IDN_EINVAL;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return -e;
+	}
+	int ok = write(f, obj);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return ok ? -errno : IDN_ECRYPTO;
+	}
+	return IDN_OK;
+}
+
+static int write_key_pem(FILE *f, void *obj)
+{
+	return PEM_write_PrivateKey(f, obj, NULL, NULL, 0, NULL, NULL);
+}
+
+static int write_cert_pem(FILE *f, void *obj)
+{
+	return PEM_write_X509(f, obj);
+}
+
+int idn_cert_self_signed(const char *cert_path, const char *key_path, const char *cn,
+			 char *fp, size_t len)
+{
+	int ret = IDN_ECRYPTO;
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	BIGNUM *serial = BN_new();
+	if (!pk || !x || !serial)
+		goto out;
+	/* A random positive 63-bit serial (RFC 5280: unique per issuer). */
+	if (BN_rand(serial, 63, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
+	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)))
+		goto out;
+	X509_NAME *name = X509_get_subject_name(x);
+	if (X509_set_version(x, 2) != 1 || !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
+	    !X509_time_adj_ex(X509_getm_notAfter(x), 3650, 0, NULL) ||
+	    X509_set_pubkey(x, pk) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+				       -1, 0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1)
+		goto out;
+	/* Names a local client checks: the loopback address and localhost. */
+	if (cert_add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
+	    cert_add_ext(x, NID_key_usage, "critical,digitalSignature") ||
+	    cert_add_ext(x, NID_ext_key_usage, "serverAuth") ||
+	    cert_add_ext(x, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1") ||
+	    X509_sign(x, pk, EVP_sha256()) == 0)
+		goto out;
+	if ((ret = cert_write_file(key_path, 0600, write_key_pem, pk)) ||
+	    (ret = cert_write_file(cert_path, 0644, write_cert_pem, x)))
+		goto out;
+	ret = fp ? cert_fingerprint(x, fp, len) : IDN_OK;
+out:
+	BN_free(serial);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	return ret;
+}
+
+int idn_cert_fingerprint(const char *cert_path, char *fp, size_t len)
+{
+	FILE *f = fopen(cert_path, "r");
+	if (!f)
+		return errno == ENOENT ? IDN_ENOENT : -errno;
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	int ret = x ? cert_fingerprint(x, fp, len) : IDN_ECRYPTO;
+	X509_free(x);
+	ERR_clear_error();
+	return ret;
+}

@@ -87,4 +87,17 @@ int idn_pkey_verify_id(const idn_pkey_t *k, int digest_alg, const uint8_t *id, s
 		       const idn_piece_t *data, size_t ndata, const uint8_t *sig, size_t slen);
 void idn_pkey_free(idn_pkey_t *k);
 
+/* ---- self-signed TLS certificate for the node's HTTPS listener ---- */
+
+/* Write a new self-signed X.509 certificate (EC P-256 key, SHA-256, valid
+ * 10 years, subject CN = cn, names localhost/127.0.0.1/::1) to cert_path and
+ * its private key to key_path (PEM, key mode 0600, each written atomically),
+ * and put the certificate's SHA-256 fingerprint in fp as "AB:CD:..." (fp may
+ * be NULL; len >= 96). IDN_ECRYPTO when OpenSSL fails, -errno on I/O. */
+int idn_cert_self_signed(const char *cert_path, const char *key_path, const char *cn,
+			 char *fp, size_t len);
+/* The SHA-256 fingerprint of the PEM certificate in cert_path, as above.
+ * IDN_ENOENT when the file is missing, IDN_ECRYPTO when it does not parse. */
+int idn_cert_fingerprint(const char *cert_path, char *fp, size_t len);
+
 #endif

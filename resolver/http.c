@@ -284,6 +284,9 @@ static int thread_new(idn_http_t *h, int id, http_thread_t **out)
 		evhttp_set_max_body_size(e, (ev_ssize_t)h->opts.max_body);
 		evhttp_set_max_headers_size(e, (ev_ssize_t)h->opts.max_headers);
 		evhttp_set_timeout(e, h->opts.timeout);
+		/* A body over the limit is read and dropped before the 413 goes
+		 * out, so the client sees the answer rather than a reset. */
+		evhttp_set_flags(e, EVHTTP_SERVER_LINGERING_CLOSE);
 		/* Every method reaches the router, which answers 405 in JSON
 		 * instead of evhttp's HTML 501. */
 		evhttp_set_allowed_methods(e, 0xffff);

@@ -133,8 +133,9 @@ static int spawn(tu_daemon_t *d, const char *const *extra)
 	tu_bin("idnoded", bin, sizeof(bin));
 	snprintf(datadir, sizeof(datadir), "--data-dir=%s/data", d->dir);
 	snprintf(logpath, sizeof(logpath), "%s/daemon.log", d->dir);
-	const char *argv[32] = { bin, datadir, "--listen=127.0.0.1:0", "--workers=2" };
-	int argc = 4;
+	const char *argv[32] = { bin, datadir, "--listen=127.0.0.1:0", "--workers=2",
+				 "--http-listen=127.0.0.1:0", "--https-listen=127.0.0.1:0" };
+	int argc = 6;
 	for (int i = 0; extra && extra[i] && argc < 30; i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;
@@ -164,6 +165,16 @@ static int spawn(tu_daemon_t *d, const char *const *extra)
 			fseeko(f, start_off, SEEK_SET);
 			char line[1024];
 			while (fgets(line, sizeof(line), f)) {
+				/* "http ready: http HOST:PORT https HOST:PORT" (or "off"),
+				 * logged before the main "ready:" line. */
+				char *hr = strstr(line, "http ready:");
+				if (hr) {
+					char *hp = strstr(hr, " http 127.0.0.1:");
+					char *sp = strstr(hr, " https 127.0.0.1:");
+					d->http_port = hp ? (unsigned)atoi(hp + 16) : 0;
+					d->https_port = sp ? (unsigned)atoi(sp + 17) : 0;
+					continue;
+				}
 				char *r = strstr(line, "ready:");
 				char *on = r ? strstr(r, " on 127.0.0.1:") : NULL;
 				if (on) {

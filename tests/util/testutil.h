@@ -39,12 +39,14 @@ typedef struct {
 	unsigned port;
 	char dir[128];            /* temp dir: data/, daemon.log */
 	char server[64];          /* "127.0.0.1:PORT" */
+	unsigned http_port;       /* HTTP listener (0 = off), from "http ready:" */
+	unsigned https_port;      /* HTTPS listener (0 = off) */
 } tu_daemon_t;
 
 /* Path of a built program ("idnoded", "idnode") under $IDN_BUILD (default build). */
 const char *tu_bin(const char *name, char *buf, size_t len);
 
-/* Start idnoded on 127.0.0.1 with an ephemeral port, a new temp data dir and
+/* Start idnoded on 127.0.0.1 with ephemeral ports (native, HTTP, HTTPS), a new temp data dir and
  * the given extra arguments (NULL-terminated); wait (bounded, 20 s) for its
  * "ready" line. Returns 0 or -1. */
 int tu_daemon_start(tu_daemon_t *d, const char *const *extra);

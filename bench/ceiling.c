@@ -48,7 +48,8 @@ static void bump_counters(idn_txn_t *t, const char *day)
 /*
  * Write records in batches of `batch`, one durable commit per batch, into a
  * fresh store at dir. full = what the registry's writer does per record
- * (child txn, put, change-log entry, counters); otherwise bare puts. The
+ * (two reads, put, change-log entry, counters, straight into the batch's
+ * transaction as registry/writer.c does); otherwise bare puts. The
  * build phase (everything before the commit) and the commit (page writes +
  * fsyncs) are timed apart: their ratio says whether CPU or the disk limits.
  */
@@ -85,9 +86,7 @@ static int run_mode(const bench_opts_t *o, const char *dir, bool full, const cha
 				idn_txn_put(t, (const uint8_t *)handle, hl, vals, vl, BENCH_REG_VALUES);
 				continue;
 			}
-			idn_txn_t *c;
-			if ((ret = idn_txn_begin_child(t, &c)))
-				break;
+			idn_txn_t *c = t;
 			/* The registry reads before it writes: exists? and the prefix record. */
 			idn_record_t rec;
 			idn_txn_get(c, (const uint8_t *)handle, hl, &rec);
@@ -99,7 +98,7 @@ static int run_mode(const bench_opts_t *o, const char *dir, bool full, const cha
 					    .handle = { (const uint8_t *)handle, (uint32_t)hl },
 					    .data = { vals, (uint32_t)vl } };
 			idn_txn_log(c, &ch);
-			if ((ret = idn_txn_commit(c)))
+			if ((ret = idn_txn_error(c)))
 				break;
 		}
 		if (ret) {

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		"           WINDOW creates (URL + HS_ADMIN) in flight; handles P<run>-<i>.\n"
 		"  lmdb-ceiling --db=DIR [--batch=256] [--count=N | --duration=5] [--no-bare]\n"
 		"           the same records straight into fresh stores under DIR, one durable\n"
-		"           commit per batch: as the registry (child txn, put, change log,\n"
+		"           commit per batch: as the registry (two reads, put, change log,\n"
 		"           counters) and as bare puts.\n"
 		"  gen-jsonl --count=N [--prefix=88.100.12/IMP-] [--run-id=ID]\n"
 		"           N identifiers as JSON lines on stdout, for `idnode import`.\n"

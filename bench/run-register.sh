@@ -148,7 +148,7 @@ ml=${lines[$mk]}
 echo "| figure | median | runs |"
 echo "|---|---:|---|"
 echo "| idnoded durable registrations/s ($CONNS conns x $WINDOW in flight, RC 1 only) | $med_reg | ${regs[*]} |"
-echo "| LMDB ceiling, same records, registry's work (child txn + put + change log + 4 counters), one fsync'd commit per batch (mean of before/after) | $(printf '%s\n' "${ceils[@]}" | median) | ${ceils[*]} |"
+echo "| LMDB ceiling, same records, registry's work (2 reads + put + change log + 4 counters), one fsync'd commit per batch (mean of before/after) | $(printf '%s\n' "${ceils[@]}" | median) | ${ceils[*]} |"
 echo "| **ratio idnoded / ceiling** (per run, median) | **$med_ratio** | ${ratios[*]} |"
 echo "| LMDB bare puts, same batch (reference) | $(printf '%s\n' "${bares[@]}" | median) | ${bares[*]} |"
 echo "| batch = daemon's writes per commit (ceiling run at it) | $(printf '%s\n' "${batches[@]}" | median) | ${batches[*]} |"

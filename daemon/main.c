@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "daemon/volumes.h"
 #include "client/addr.h"
 #include "proto/pkey.h"
 #include "registry/registry.h"
@@ -314,6 +315,9 @@ int main(int argc, char **argv)
 	    https_cert(&cfg, cert_path, key_path, sizeof(cert_path), fingerprint,
 		       sizeof(fingerprint)) != IDN_OK)
 		goto out_srv;
+	/* The node page's figures (resolutions, registrations, enterprises). */
+	static idn_volumes_src_t vol;
+	idn_volumes_init(&vol, store, srv, cfg.node_prefix, node.site_addr, cfg.utc_offset);
 	idn_http_opts_t hopts = {
 		.listen = cfg.http_listen,
 		.tls_listen = cfg.https_listen,
@@ -326,9 +330,12 @@ int main(int argc, char **argv)
 		.info = &info,
 		.dispatch = &dispatch,
 		.log = idn_vlog,
+		.volumes = idn_volumes_fill,
+		.volumes_arg = &vol,
 	};
 	if (cfg.http_listen[0] || cfg.https_listen[0]) {
 		ret = idn_http_new(&hopts, &http);
+		vol.http = http;
 		if (ret) {
 			idn_log(3, "cannot listen on %s / %s (HTTP/HTTPS): %s", cfg.http_listen,
 				cfg.https_listen, idn_strerror(ret));
@@ -343,6 +350,7 @@ int main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
+	idn_volumes_attach(&vol, base);
 
 	ret = idn_server_start(srv);
 	if (ret) {
@@ -420,6 +428,7 @@ out_base:
 		event_free(sigint);
 	if (sighup)
 		event_free(sighup);
+	idn_volumes_deinit(&vol);
 	if (base)
 		event_base_free(base);
 out_srv:

@@ -1,10 +1,16 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages idnode builds and tests with, only where missing.
-# Usage: deploy/install-deps.sh [--check]   (--check: list what is missing, install nothing)
+# Usage: deploy/install-deps.sh [--browser] [--check]   (--check: list what is missing, install nothing)
+#   --browser: only the headless browser of the page test (Debian's chromium), kept apart
+#   so that every `make` does not pull a browser in; tests/integration/test_browser asks for it.
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev liblmdb-dev lmdb-utils libssl-dev libc-ares-dev \
 libcmocka-dev libjansson-dev clang libclang-rt-14-dev curl openssl"
+if [ "${1:-}" = "--browser" ]; then
+	PKGS="chromium"
+	shift
+fi
 
 missing=""
 for p in $PKGS; do

@@ -31,6 +31,25 @@
 
 typedef struct idn_http idn_http_t;
 
+/* The node's volumes for its pages (/node, /api/node), filled by the daemon:
+ * what the policy thresholds are measured on. Days are in the node's
+ * utc-offset. Resolution counts are since the daemon started (persisted
+ * per-day counters come later). */
+typedef struct {
+	char node_prefix[64];
+	char site_address[80];       /* native HOST:PORT of the site record */
+	int64_t started;             /* Unix seconds */
+	int64_t now;
+	int utc_offset;              /* minutes east of UTC */
+	char today[9];               /* YYYYMMDD in that offset */
+	uint64_t resolutions;        /* since start, native + HTTP */
+	uint64_t resolutions_today;  /* since the later of start and midnight */
+	uint64_t registrations_today;  /* counter regday:<today> */
+	uint64_t registrations_year;   /* sum of regday:<YYYY>* */
+	uint64_t enterprises;        /* 0.NA/<node-prefix>.* handles */
+	uint64_t identifiers;        /* handles stored, prefix handles left out */
+} idn_volumes_t;
+
 typedef struct {
 	/* "HOST:PORT" ([V6]:PORT); port 0 = ephemeral. NULL = the default
 	 * (127.0.0.1:8000 and 127.0.0.1:8443), "" = that listener is off. */
@@ -46,6 +65,10 @@ typedef struct {
 	const idn_server_info_t *info;
 	const idn_dispatch_t *dispatch; /* operations other than OC 1/2; NULL = RC 5 */
 	idn_log_fn log;
+	/* The node page's figures (called on an HTTP thread, any of them;
+	 * NULL = the page shows what the HTTP threads know alone). */
+	void (*volumes)(void *arg, idn_volumes_t *out);
+	void *volumes_arg;
 } idn_http_opts_t;
 
 /* Errors: negative errno (e.g. -EADDRINUSE), IDN_EINVAL for a bad address
@@ -60,5 +83,8 @@ void idn_http_free(idn_http_t *h);
 /* Ports actually bound (useful with port 0); 0 when that listener is off. */
 uint16_t idn_http_port(const idn_http_t *h);
 uint16_t idn_http_tls_port(const idn_http_t *h);
+
+/* Sum of the HTTP threads' query counters (approximate while running). */
+void idn_http_stats(idn_http_t *h, idn_query_stats_t *sum);
 
 #endif

@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
 #include "client/client.h"
+#include "proto/cred.h"
 #include "proto/json.h"
 #include "proto/record.h"
 
@@ -15,6 +17,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: idnode resolve HANDLE [--server=HOST:PORT] [--udp|--tcp] [--type=T ...]\n"
 		"                     [--index=I ...] [--json] [--timeout=MS] [--auth] [--all]\n"
+		"                     [--certify]\n"
 		"\n"
 		"Resolve HANDLE with a Handle protocol resolution request (OC 1) and print\n"
 		"its values one per line, as CNRI's hdl-qresolve does:\n"
@@ -30,6 +33,8 @@ static void usage(FILE *out)
 		"  --timeout=MS        give up after MS milliseconds (default 5000)\n"
 		"  --auth              set the AT flag (authoritative answer wanted)\n"
 		"  --all               clear the public-only flag\n"
+		"  --certify           ask for a signed answer (CT) and check its signature\n"
+		"                      with the site key from the server's get-site-info\n"
 		"\n"
 		"Exit status: 0 values printed, 1 error answer or no answer, 2 usage error.\n");
 }
@@ -81,11 +86,76 @@ static void print_value(const idn_value_t *v)
 	printf("\"\n");
 }
 
+/* The server's site record (get-site-info), copied out of the client's
+ * buffer: its servers' public keys check a certified answer. */
+static int fetch_site(idn_client_t *c, uint8_t **site, size_t *site_len)
+{
+	idn_envelope_t env = { .major = IDN_PROTO_MAJOR, .minor = IDN_PROTO_MINOR,
+			       .sugg_major = IDN_PROTO_MAJOR, .sugg_minor = IDN_PROTO_MINOR,
+			       .request_id = idn_client_request_id(c) };
+	idn_header_t hdr = { .opcode = IDN_OC_GET_SITE_INFO,
+			     .opflag = IDN_OF_REC | IDN_OF_CA | IDN_OF_PO, .site_serial = 0xffff,
+			     .expiration = (uint32_t)time(NULL) + 43200 };
+	uint8_t req[64];
+	idn_wire_t w;
+	idn_wire_init(&w, req, sizeof(req));
+	size_t start = idn_msg_begin(&w, &env, &hdr);
+	idn_wire_put_str(&w, "/");
+	int ret = idn_msg_end(&w, start, true);
+	const uint8_t *resp;
+	size_t rlen;
+	if (!ret)
+		ret = idn_client_send(c, req, idn_wire_offset(&w), &resp, &rlen);
+	if (ret)
+		return ret;
+	idn_msg_t m;
+	if (idn_msg_decode(resp, rlen, &m) != IDN_OK)
+		return IDN_EPROTO;
+	if (m.hdr.rcode != IDN_RC_SUCCESS)
+		return IDN_ERESPONSE;
+	size_t skip = 0;
+	if (m.hdr.opflag & IDN_OF_RD) {
+		uint8_t alg;
+		idn_bytes_t dg;
+		if (idn_digest_decode(m.body.p, m.body.len, &alg, &dg, &skip) != IDN_OK)
+			return IDN_EPROTO;
+	}
+	*site_len = m.body.len - skip;
+	*site = malloc(*site_len ? *site_len : 1);
+	if (!*site)
+		return IDN_ENOMEM;
+	memcpy(*site, m.body.p + skip, *site_len);
+	return IDN_OK;
+}
+
+/* Does the answer carry a signature of one of the site's servers? (Any
+ * server of the site speaks for it.) IDN_OK, or why not. */
+static int check_certified(const idn_msg_t *m, const uint8_t *site, size_t site_len)
+{
+	idn_site_t *si = malloc(sizeof(*si));
+	if (!si)
+		return IDN_ENOMEM;
+	int ret = idn_site_decode(site, site_len, si);
+	/* The message as received: idn_msg_decode() borrowed it whole. */
+	const uint8_t *raw = m->hb.p - IDN_ENVELOPE_LEN;
+	size_t len = IDN_ENVELOPE_LEN + m->env.message_len;
+	if (ret == IDN_OK) {
+		ret = si->n_servers ? IDN_EACCES : IDN_ENOENT;
+		/* A wrong signature may be another server's: try the next key. */
+		for (uint32_t i = 0; i < si->n_servers && ret == IDN_EACCES; i++) {
+			const idn_bytes_t *k = &si->servers[i].pubkey;
+			ret = idn_cred_verify(raw, len, k->p, k->len);
+		}
+	}
+	free(si);
+	return ret;
+}
+
 int cmd_resolve(int argc, char **argv)
 {
 	const char *server = "127.0.0.1:2641", *handle = NULL, *v;
 	int transport = IDN_CLIENT_UDP, timeout = 5000;
-	bool json = false;
+	bool json = false, certify = false;
 	idn_resolve_opts_t o;
 	memset(&o, 0, sizeof(o));
 	o.opflag = IDN_OF_REC | IDN_OF_CA | IDN_OF_PO;
@@ -106,6 +176,9 @@ int cmd_resolve(int argc, char **argv)
 			o.opflag |= IDN_OF_AT;
 		} else if (cli_flag(argv, i, "all")) {
 			o.opflag &= ~IDN_OF_PO;
+		} else if (cli_flag(argv, i, "certify")) {
+			certify = true;
+			o.opflag |= IDN_OF_CT;
 		} else if ((v = cli_opt(argc, argv, &i, "type"))) {
 			if (o.n_types == IDN_MAX_FILTER) {
 				fprintf(stderr, "idnode resolve: at most %d --type options\n",
@@ -149,13 +222,36 @@ int cmd_resolve(int argc, char **argv)
 		fprintf(stderr, "idnode resolve: bad server address '%s'\n", server);
 		return 2;
 	}
+	uint8_t *site = NULL;
+	size_t site_len = 0;
+	if (certify && (ret = fetch_site(c, &site, &site_len)) != IDN_OK) {
+		fprintf(stderr, "idnode resolve: no site information from %s to check with: %s\n",
+			server, idn_strerror(ret));
+		idn_client_close(c);
+		return 1;
+	}
 	idn_msg_t m;
 	ret = idn_client_resolve(c, handle, &o, &m);
 	if (ret) {
 		fprintf(stderr, "idnode resolve: %s: no answer from %s: %s\n", handle, server,
 			idn_strerror(ret));
+		free(site);
 		idn_client_close(c);
 		return 1;
+	}
+	if (certify) {
+		ret = check_certified(&m, site, site_len);
+		free(site);
+		if (ret) {
+			fprintf(stderr, "idnode resolve: %s: the answer is not certified by %s: %s\n",
+				handle, server,
+				ret == IDN_ENOENT ? "it is unsigned"
+				: ret == IDN_EACCES ? "bad signature" : idn_strerror(ret));
+			idn_client_close(c);
+			return 1;
+		}
+		if (!json)
+			fprintf(stderr, "idnode resolve: signature verified with the site key\n");
 	}
 
 	/* The values follow the optional request digest, the echoed handle and a count. */

@@ -246,6 +246,72 @@ static bool value_selected(const idn_resolve_req_t *r, const idn_value_t *v)
 	return false;
 }
 
+/* The value types a referral carries (CNRI HandleServer: prefix sites,
+ * the old delegation type, prefix services). */
+static bool is_referral_type(idn_bytes_t t)
+{
+	static const char *const types[] = { "HS_SITE.PREFIX", "HS_NA_DELEGATE", "HS_SERV.PREFIX" };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		idn_bytes_t want = { (const uint8_t *)types[i], (uint32_t)strlen(types[i]) };
+		if (idn_type_matches(t, want))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * RC 303 for an absent prefix handle 0.NA/x.y.z: the nearest stored
+ * ancestor 0.NA/x.y, then 0.NA/x, with public referral values answers with
+ * an empty handle and those values, as CNRI's top does (hop1 of
+ * top-level-peering.md). Returns IDN_Q_DONE when it answered, IDN_Q_PRODUCE
+ * when there is nothing to refer to (out untouched).
+ */
+static int prefix_referral(idn_query_t *q, const uint8_t *key, size_t keylen, idn_wire_t *out)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	size_t len = keylen;
+	if (len > sizeof(buf))
+		return IDN_Q_PRODUCE;
+	memcpy(buf, key, len);
+	for (;;) {
+		/* Drop the last dotted component; stop at "0.NA/". */
+		while (len > NA_PREFIX_LEN && buf[len - 1] != '.')
+			len--;
+		if (len <= NA_PREFIX_LEN + 1)
+			return IDN_Q_PRODUCE;
+		len--;
+		idn_record_t rec;
+		if (idn_reader_get(q->reader, buf, len, &rec) != IDN_OK)
+			continue;
+		size_t start = resp_begin(q, out, IDN_OC_RESOLUTION, IDN_RC_PREFIX_REFERRAL, 0);
+		idn_wire_put_u32(out, 0); /* the empty referral handle */
+		size_t count_off = idn_wire_offset(out);
+		idn_wire_put_u32(out, 0);
+		idn_wire_t in;
+		idn_wire_init_ro(&in, rec.values.p, rec.values.len);
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < rec.count; i++) {
+			idn_value_t v;
+			const uint8_t *vstart = in.pos;
+			if (idn_value_decode(&in, &v) != IDN_OK)
+				break;
+			if (!(v.perms & IDN_PERM_PUBLIC_READ) || !is_referral_type(v.type))
+				continue;
+			idn_wire_put_raw(out, vstart, (size_t)(in.pos - vstart));
+			n++;
+		}
+		if (n == 0) {
+			/* Stored without referral values: a shorter ancestor may have them. */
+			out->pos = out->base + start;
+			continue;
+		}
+		idn_wire_patch_u32(out, count_off, n);
+		resp_end(q, out, start);
+		q->stats.referrals++;
+		return IDN_Q_DONE;
+	}
+}
+
 static int do_resolution(idn_query_t *q, idn_wire_t *out)
 {
 	idn_resolve_req_t r;
@@ -281,8 +347,14 @@ static int do_resolution(idn_query_t *q, idn_wire_t *out)
 
 	idn_record_t rec;
 	ret = idn_reader_get(q->reader, key, keylen, &rec);
-	if (ret == IDN_ENOTFOUND)
+	if (ret == IDN_ENOTFOUND) {
+		/* An absent derived prefix handle may be referred to where its
+		 * ancestor says it lives (CNRI RC 303); DNRF asks for no referral. */
+		if (prefix_eq_na(key, keylen) && !(m->hdr.opflag & IDN_OF_DNRF) &&
+		    prefix_referral(q, key, keylen, out) == IDN_Q_DONE)
+			return IDN_Q_DONE;
 		return resp_error(q, out, IDN_RC_HANDLE_NOT_FOUND, NULL);
+	}
 	if (ret)
 		return resp_error(q, out, IDN_RC_ERROR, "Storage error");
 
@@ -380,12 +452,32 @@ static int produce(idn_query_t *q, idn_wire_t *out)
 	}
 }
 
+/* Count a resolution answer by the response code it carries (header after
+ * the 20-byte envelope: opcode, then rcode), whichever path wrote it. */
+static void count_resolution(idn_query_t *q, const idn_wire_t *out, size_t start)
+{
+	if (out->err || (size_t)(out->pos - out->base) < start + 28 ||
+	    (unsigned)q->transport >= IDN_QS_TRANSPORTS)
+		return;
+	uint32_t rc = idn_get_be32(out->base + start + 24);
+	int r = rc == IDN_RC_SUCCESS			? IDN_RES_OK
+		: rc == IDN_RC_HANDLE_NOT_FOUND		? IDN_RES_NOT_FOUND
+		: rc == IDN_RC_VALUES_NOT_FOUND		? IDN_RES_VALUES_NOT_FOUND
+		: rc == IDN_RC_SERVER_NOT_RESP		? IDN_RES_NOT_HOMED
+		: rc == IDN_RC_PREFIX_REFERRAL || rc == IDN_RC_SERVICE_REFERRAL ? IDN_RES_REFERRAL
+							: IDN_RES_ERROR;
+	q->stats.res[q->transport][r]++;
+}
+
 int idn_query_produce(idn_query_t *q, idn_wire_t *out)
 {
 	if (q->state != IDN_Q_PRODUCE)
 		return IDN_Q_DONE;
+	size_t start = (size_t)(out->pos - out->base);
 	int st = produce(q, out);
 	/* Too small a buffer: stay ready so the caller can retry with more room. */
 	q->state = out->err == IDN_ESPACE ? IDN_Q_PRODUCE : IDN_Q_DONE;
+	if (q->msg.hdr.opcode == IDN_OC_RESOLUTION)
+		count_resolution(q, out, start);
 	return st;
 }

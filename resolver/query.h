@@ -46,15 +46,31 @@ typedef struct {
 	const idn_pkey_t *sign_key;
 } idn_server_info_t;
 
+/* Results of a resolution as the volume accounting counts them. */
+enum idn_res_result {
+	IDN_RES_OK = 0,           /* RC 1 */
+	IDN_RES_NOT_FOUND,        /* RC 100 */
+	IDN_RES_VALUES_NOT_FOUND, /* RC 200 */
+	IDN_RES_NOT_HOMED,        /* RC 301 */
+	IDN_RES_REFERRAL,         /* RC 302, 303 */
+	IDN_RES_ERROR,            /* any other code */
+	IDN_RES_COUNT
+};
+#define IDN_QS_TRANSPORTS 3       /* IDN_TR_UDP, IDN_TR_TCP, IDN_TR_HTTP */
+
 typedef struct {
 	uint64_t requests;
 	uint64_t resolutions;     /* OC 1 answered (any code) */
 	uint64_t resolved_ok;     /* OC 1 answered RC 1 */
 	uint64_t not_found;       /* RC 100 */
 	uint64_t not_homed;       /* RC 301 */
+	uint64_t referrals;       /* RC 303 */
 	uint64_t site_info;
 	uint64_t malformed;       /* undecodable requests */
 	uint64_t errors;          /* other error responses */
+	/* OC 1 answers by transport (enum idn_transport) and result (the
+	 * answer's response code, IDN_RES_*): the volume accounting's source. */
+	uint64_t res[IDN_QS_TRANSPORTS][IDN_RES_COUNT];
 } idn_query_stats_t;
 
 typedef struct {

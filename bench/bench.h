@@ -28,6 +28,7 @@ typedef struct {
 	unsigned batch;           /* lmdb-ceiling: records per durable commit */
 	bool count_set, duration_set; /* given on the command line (register: which bound) */
 	bool no_bare;             /* lmdb-ceiling: skip the bare-put reference */
+	bool challenge;           /* register: CNRI challenge-response per request, no login */
 	bool json;
 	bool progress;
 } bench_opts_t;

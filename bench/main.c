@@ -24,9 +24,11 @@ static void usage(FILE *out)
 		"           write N identifiers straight into a store (and home their prefix).\n"
 		"  register --server=ADDR --auth=300:0.NA/88.100.12 --key=FILE [--conns=16]\n"
 		"           [--window=32] [--count=N | --duration=S] [--warmup=1]\n"
-		"           [--prefix=88.100.12/REG-] [--run-id=ID]\n"
+		"           [--prefix=88.100.12/REG-] [--run-id=ID] [--challenge]\n"
 		"           durable registrations/s: each connection logs in once, then keeps\n"
 		"           WINDOW creates (URL + HS_ADMIN) in flight; handles P<run>-<i>.\n"
+		"           --challenge: no login, every create answers its own RC 402\n"
+		"           challenge (CNRI style), one request at a time per connection.\n"
 		"  lmdb-ceiling --db=DIR [--batch=256] [--count=N | --duration=5] [--no-bare]\n"
 		"           the same records straight into fresh stores under DIR, one durable\n"
 		"           commit per batch: as the registry (two reads, put, change log,\n"
@@ -75,6 +77,8 @@ int main(int argc, char **argv)
 			o.batch = (unsigned)atoi(v);
 		else if (!strcmp(a, "--no-bare"))
 			o.no_bare = true;
+		else if (!strcmp(a, "--challenge"))
+			o.challenge = true;
 		else if ((v = val(a, "--listen")))
 			o.listen = v;
 		else if ((v = val(a, "--prefix")))

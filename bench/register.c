@@ -71,6 +71,46 @@ static int send_one(reg_worker_t *wk, idn_client_t *c, unsigned long long i, uin
 	return ret ? ret : idn_client_write(c, req, idn_wire_offset(&w));
 }
 
+/* CNRI style: every create is challenged and answered (OC 200) on its own;
+ * the connection carries one request at a time. */
+static void challenge_loop(reg_worker_t *wk, idn_client_t *c)
+{
+	reg_shared_t *sh = wk->sh;
+	const bench_opts_t *o = sh->o;
+	unsigned long long i;
+	wk->first = bench_now();
+	while ((o->count_set || bench_now() < sh->end) && take(sh, &i)) {
+		char handle[512];
+		uint8_t vals[1024], req[REQ_CAP];
+		if (!bench_reg_handle(handle, sizeof(handle), o->prefix, sh->run, i))
+			break;
+		size_t vl = bench_reg_values(vals, sizeof(vals), handle, sh->auth.handle,
+					     sh->auth.index, (uint32_t)time(NULL));
+		idn_wire_t w;
+		idn_wire_init(&w, req, sizeof(req));
+		idn_req_opts_t ro = { .request_id = idn_client_request_id(c) };
+		if (!vl || idn_build_values_req(&w, IDN_OC_CREATE_HANDLE, handle, BENCH_REG_VALUES,
+						(idn_bytes_t){ vals, (uint32_t)vl }, &ro))
+			break;
+		double sent = bench_now();
+		idn_msg_t m;
+		int ret = idn_client_admin(c, &sh->auth, req, idn_wire_offset(&w), &m);
+		double now = bench_now();
+		if (ret) {
+			wk->transport_errors++;
+			snprintf(wk->err, sizeof(wk->err), "connection %u: %s", wk->id,
+				 idn_strerror(ret));
+			break;
+		}
+		uint32_t rc = m.hdr.rcode;
+		if (o->count_set || (sent >= sh->measure && now <= sh->end)) {
+			bench_stats_add(&wk->st, (now - sent) * 1e6, rc);
+			wk->rc[rc < RC_SLOTS ? rc : RC_SLOTS]++;
+			wk->last = now;
+		}
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	reg_worker_t *wk = arg;
@@ -84,6 +124,15 @@ static void *worker_main(void *arg)
 	if (!ring) {
 		snprintf(wk->err, sizeof(wk->err), "out of memory");
 		return NULL;
+	}
+	if (o->challenge) {
+		if ((ret = idn_client_open(o->server, IDN_CLIENT_TCP, IO_TIMEOUT_MS, &c))) {
+			snprintf(wk->err, sizeof(wk->err), "connection %u: %s", wk->id,
+				 idn_strerror(ret));
+			goto out;
+		}
+		challenge_loop(wk, c);
+		goto out;
 	}
 	if ((ret = idn_client_open(o->server, IDN_CLIENT_TCP, IO_TIMEOUT_MS, &c)) ||
 	    (ret = idn_client_login_rc(c, &sh->auth, session, &rcode, NULL, 0))) {

@@ -61,7 +61,7 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test check bench bench-idis fuzz install clean deps unit integration
+.PHONY: all run test check bench bench-http bench-idis fuzz install clean deps unit integration
 
 all: deps $(BINS)
 
@@ -91,12 +91,17 @@ check: $(BINS) $(TESTS)
 
 bench: all
 	bench/run-bench.sh $(BUILD)
+	bench/run-http.sh $(BUILD)
 	bench/run-register.sh $(BUILD)
 	bench/run-idis.sh $(BUILD)
 
 # IDIS logins vs per-request challenge-response: registrations/s, same run.
 bench-idis: all
 	bench/run-idis.sh $(BUILD)
+
+# HTTP API only: keep-alive GETs vs a minimal evhttp responder, same run.
+bench-http: all
+	bench/run-http.sh $(BUILD)
 
 # Registration only: durable registrations/s vs LMDB's ceiling, resolution while writing.
 bench-register: all

@@ -35,6 +35,11 @@ static void usage(FILE *out)
 		"           counters) and as bare puts.\n"
 		"  gen-jsonl --count=N [--prefix=88.100.12/IMP-] [--run-id=ID]\n"
 		"           N identifiers as JSON lines on stdout, for `idnode import`.\n"
+		"  http     --server=ADDR --prefix=P --count=N [--conns=64] [--pipeline=1] ...\n"
+		"           closed-loop GET /api/handles/P<i> over keep-alive HTTP/1.1 connections.\n"
+		"  raw-http --listen=ADDR [--reply-size=N] [--duration=S]\n"
+		"           minimal libevent evhttp responder answering every request with a\n"
+		"           fixed N-byte JSON body: the reference for the http mode.\n"
 		"\n"
 		"Common: --json prints one JSON object with the figures.\n"
 		"Responders print 'ready port=N' on stdout once bound (port 0 = any free port).\n"
@@ -62,7 +67,7 @@ int main(int argc, char **argv)
 			   .prefix = "88.100.12/BENCH-", .count = 100000, .window = 256,
 			   .conns = 4, .pipeline = 64, .duration = 10, .warmup = 1,
 			   .reply_size = 120, .values = 2, .batch = 256 };
-	bool prefix_set = false, window_set = false, conns_set = false;
+	bool prefix_set = false, window_set = false, conns_set = false, pipeline_set = false;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v;
 		if ((v = val(a, "--server")))
@@ -92,7 +97,7 @@ int main(int argc, char **argv)
 		else if ((v = val(a, "--conns")))
 			o.conns = (unsigned)atoi(v), conns_set = true;
 		else if ((v = val(a, "--pipeline")))
-			o.pipeline = (unsigned)atoi(v);
+			o.pipeline = (unsigned)atoi(v), pipeline_set = true;
 		else if ((v = val(a, "--duration")))
 			o.duration = atof(v), o.duration_set = true;
 		else if ((v = val(a, "--warmup")))
@@ -117,6 +122,11 @@ int main(int argc, char **argv)
 		o.conns = 16;
 	if (reg && !window_set)
 		o.window = 32;
+	/* HTTP clients mostly wait for each answer: one in flight per connection. */
+	if (!strcmp(cmd, "http") && !conns_set)
+		o.conns = 64;
+	if (!strcmp(cmd, "http") && !pipeline_set)
+		o.pipeline = 1;
 	if (!prefix_set && (reg || ceil))
 		o.prefix = "88.100.12/REG-";
 	if (!prefix_set && !strcmp(cmd, "gen-jsonl"))
@@ -145,6 +155,10 @@ int main(int argc, char **argv)
 		return bench_lmdb_ceiling(&o);
 	if (!strcmp(cmd, "gen-jsonl"))
 		return bench_gen_jsonl(&o);
+	if (!strcmp(cmd, "http"))
+		return bench_gen_http(&o);
+	if (!strcmp(cmd, "raw-http"))
+		return bench_raw_http(&o);
 	if (!strcmp(cmd, "raw-udp"))
 		return bench_raw_udp(&o);
 	if (!strcmp(cmd, "raw-tcp"))

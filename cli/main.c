@@ -25,6 +25,7 @@ static const cmd_t cmds[] = {
 	{ "list-homed", cmd_admin, "list the prefixes the node is responsible for" },
 	{ "import", cmd_import, "bulk-create identifiers (JSON lines or CSV) over the network" },
 	{ "prefix", cmd_prefix, "create (node admin) or show an enterprise prefix" },
+	{ "report", cmd_report, "volumes (resolutions, registrations, enterprises) vs the thresholds" },
 };
 
 static void usage(FILE *out)

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "daemon/acct.h"
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
@@ -300,6 +302,11 @@ int main(int argc, char **argv)
 		goto out_srv;
 	}
 	dispatch.ctx = reg;
+	/* Volume accounting: resolution counts persisted through the registry. */
+	static idn_acct_t acct;
+	idn_acct_init(&acct, store, reg, node.key, cfg.node_prefix, cfg.utc_offset,
+		      (int64_t)time(NULL));
+	acct.srv = srv;
 	ret = idn_registry_start(reg);
 	if (ret) {
 		idn_log(3, "cannot start the registry: %s", idn_strerror(ret));
@@ -332,10 +339,13 @@ int main(int argc, char **argv)
 		.log = idn_vlog,
 		.volumes = idn_volumes_fill,
 		.volumes_arg = &vol,
+		.metrics = idn_acct_metrics,
+		.metrics_arg = &acct,
 	};
 	if (cfg.http_listen[0] || cfg.https_listen[0]) {
 		ret = idn_http_new(&hopts, &http);
 		vol.http = http;
+		acct.http = http;
 		if (ret) {
 			idn_log(3, "cannot listen on %s / %s (HTTP/HTTPS): %s", cfg.http_listen,
 				cfg.https_listen, idn_strerror(ret));
@@ -351,6 +361,8 @@ int main(int argc, char **argv)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
 	idn_volumes_attach(&vol, base);
+	if (idn_acct_attach(&acct, base) != 0)
+		idn_log(4, "volume accounting: no flush timer; counts are stored at shutdown only");
 
 	ret = idn_server_start(srv);
 	if (ret) {
@@ -407,6 +419,8 @@ int main(int argc, char **argv)
 	 * holds, then the servers free the answers that came back late. */
 	idn_http_stop(http);
 	idn_server_stop(srv);
+	/* The last resolution counts, committed by the registry's stop. */
+	idn_acct_final(&acct);
 	idn_registry_stop(reg);
 	idn_registry_stats_t rs;
 	idn_registry_stats(reg, &rs);
@@ -429,6 +443,7 @@ out_base:
 	if (sighup)
 		event_free(sighup);
 	idn_volumes_deinit(&vol);
+	idn_acct_deinit(&acct);
 	if (base)
 		event_base_free(base);
 out_srv:

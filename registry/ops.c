@@ -560,6 +560,9 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		size_t cl = counter_name(cn, sizeof(cn), "ids", h, epl, NULL);
 		idn_txn_counter_add(t, cn, cl, 1);
 		cl = counter_name(cn, sizeof(cn), "reg", h, epl, day);
+		/* The prefix's first registration today marks its year (enterprises served). */
+		if (idn_txn_counter_get(t, cn, cl) == 0)
+			reg_mark_enterprise_year(t, h, epl, day);
 		idn_txn_counter_add(t, cn, cl, 1);
 		cl = (size_t)snprintf(cn, sizeof(cn), "regday:%s", day);
 		idn_txn_counter_add(t, cn, cl, 1);

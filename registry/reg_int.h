@@ -44,6 +44,12 @@ typedef struct reg_op {
 	size_t minted_len;
 } reg_op_t;
 
+/* Counter deltas on their way to a commit (counters.c). */
+typedef struct {
+	struct reg_ctr *v;
+	size_t n, cap;
+} reg_ctrs_t;
+
 /* Where a permission check reads handle records from (a write txn or a reader). */
 typedef struct {
 	idn_txn_t *txn;
@@ -68,6 +74,12 @@ struct idn_registry {
 	size_t queued;
 	bool stopping, started;
 	pthread_t writer;
+
+	/* counters.c: deltas waiting for a commit (under mu; ctr_hold after a
+	 * failed commit until the next add), and those taken into the commit
+	 * in progress (writer thread only) */
+	reg_ctrs_t ctr_pending, ctr_taken;
+	bool ctr_hold;
 
 	/* writer-thread scratch (reg_apply runs on one thread at a time) */
 	idn_value_t *vold, *vnew;    /* IDN_MAX_VALUES each */
@@ -114,6 +126,20 @@ uint32_t reg_precheck(idn_registry_t *r, const idn_msg_t *m, idn_reader_t *rd, c
 
 /* list.c: list handles (105) and homed prefixes (302), on the listener thread. */
 void reg_list(idn_registry_t *r, idn_job_t *job, const idn_msg_t *m, const idn_identity_t *who);
+
+/* counters.c: the writer's side of idn_registry_add_counters. waiting and
+ * take run under r->mu; apply adds the taken deltas to t (in a child when
+ * `child`, dropping them if that fails) and says whether any were; done
+ * forgets them after a commit (ok) or puts them back (not ok). */
+bool reg_counters_waiting(const idn_registry_t *r);
+void reg_counters_take(idn_registry_t *r);
+bool reg_counters_apply(idn_registry_t *r, idn_txn_t *t, bool child);
+void reg_counters_done(idn_registry_t *r, bool ok);
+void reg_counters_free(idn_registry_t *r);
+/* The create path's mark of an enterprise registering in a year: counter
+ * "entyear:<YYYY>:<PREFIX>" (days of that year with registrations), called
+ * when the prefix's first registration of `day` (YYYYMMDD) is made. */
+void reg_mark_enterprise_year(idn_txn_t *t, const uint8_t *prefix, size_t len, const char *day);
 
 /* writer.c */
 void reg_enqueue(idn_registry_t *r, reg_op_t *op);

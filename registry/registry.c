@@ -98,6 +98,7 @@ void idn_registry_free(idn_registry_t *r)
 		return;
 	idn_registry_stop(r);
 	reg_challenges_free(r);
+	reg_counters_free(r);
 	free(r->vold);
 	free(r->vnew);
 	free(r->enc);

@@ -70,6 +70,27 @@ void idn_registry_stop(idn_registry_t *r);
 void idn_registry_free(idn_registry_t *r);
 void idn_registry_stats(idn_registry_t *r, idn_registry_stats_t *st);
 
+/*
+ * Volume counters from outside the registry (resolutions counted by the
+ * listeners): each delta is added to the store counter `name` (1 to
+ * IDN_COUNTER_MAX_NAME bytes, copied) in the writer's next group commit,
+ * with the writes waiting then or alone when there are none, so the
+ * registry stays the store's only writer. Returns at once (nothing waits
+ * for the commit); deltas to the same name are merged until then.
+ * idn_registry_stop() commits what is pending. A commit that fails keeps
+ * them for the next call. IDN_EINVAL / IDN_ELIMIT for an empty / too long
+ * name (nothing taken), IDN_ELIMIT when IDN_REG_MAX_PENDING_COUNTERS
+ * different names wait, IDN_ENOMEM.
+ */
+typedef struct {
+	const char *name;              /* NUL-terminated: "res:20261201:udp:ok" */
+	int64_t delta;
+} idn_counter_delta_t;
+
+#define IDN_REG_MAX_PENDING_COUNTERS 4096
+
+int idn_registry_add_counters(idn_registry_t *r, const idn_counter_delta_t *d, size_t n);
+
 /* Parse "INDEX:HANDLE" into an identity; IDN_EINVAL when malformed. */
 int idn_identity_parse(const char *s, idn_identity_t *id);
 

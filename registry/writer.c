@@ -125,9 +125,15 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 			op->rcode = IDN_RC_ERROR;
 			op->errmsg = store_error_text(err);
 		}
+		reg_counters_done(r, false);
 		return true;
 	}
-	bool any = false;
+	/* Volume counters handed in since the last commit ride along. */
+	bool any = reg_counters_apply(r, parent, children);
+	if (!children && idn_txn_error(parent)) {
+		idn_txn_abort(parent);
+		return false;
+	}
 	for (reg_op_t *op = batch; op; op = op->next) {
 		op->job->existed = false;
 		if (children) {
@@ -149,8 +155,10 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 	if (err) {
 		reg_log(r, 3, "registry: commit failed: %s", idn_strerror(err));
 		fail_all(batch, IDN_RC_ERROR, store_error_text(err));
+		reg_counters_done(r, false);
 		return true;
 	}
+	reg_counters_done(r, true);
 	atomic_fetch_add(&r->st_commits, 1);
 	return true;
 }
@@ -166,25 +174,30 @@ void *reg_writer_main(void *arg)
 	idn_registry_t *r = arg;
 	for (;;) {
 		pthread_mutex_lock(&r->mu);
-		while (!r->head && !r->stopping)
+		while (!r->head && !reg_counters_waiting(r) && !r->stopping)
 			pthread_cond_wait(&r->cond, &r->mu);
-		if (!r->head) {
+		if (!r->head && !reg_counters_waiting(r)) {
 			pthread_mutex_unlock(&r->mu);
 			break;
 		}
 		/* Take what is waiting, up to max_batch: whatever arrived during
-		 * the last fsync goes into this one. */
-		reg_op_t *batch = r->head, *last = r->head;
-		size_t n = 1;
-		while (last->next && n < (size_t)r->o.max_batch) {
-			last = last->next;
-			n++;
+		 * the last fsync goes into this one (volume counters too; a batch
+		 * may be only those). */
+		reg_op_t *batch = r->head;
+		if (batch) {
+			reg_op_t *last = r->head;
+			size_t n = 1;
+			while (last->next && n < (size_t)r->o.max_batch) {
+				last = last->next;
+				n++;
+			}
+			r->head = last->next;
+			if (!r->head)
+				r->tail = NULL;
+			last->next = NULL;
+			r->queued -= n;
 		}
-		r->head = last->next;
-		if (!r->head)
-			r->tail = NULL;
-		last->next = NULL;
-		r->queued -= n;
+		reg_counters_take(r);
 		pthread_mutex_unlock(&r->mu);
 
 		commit_batch(r, batch);

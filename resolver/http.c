@@ -91,7 +91,7 @@ static void cors_preflight(http_ctx_t *c)
 static void route(http_ctx_t *c)
 {
 	static const http_route_t *const tables[] = { http_read_routes, http_write_routes,
-						      http_page_routes };
+						      http_page_routes, http_metrics_routes };
 	if (c->method == EVHTTP_REQ_OPTIONS) {
 		cors_preflight(c);
 		return;

@@ -30,6 +30,7 @@
  */
 
 typedef struct idn_http idn_http_t;
+struct idn_metrics;            /* resolver/metrics.h */
 
 /* The node's volumes for its pages (/node, /api/node), filled by the daemon:
  * what the policy thresholds are measured on. Days are in the node's
@@ -69,6 +70,10 @@ typedef struct {
 	 * NULL = the page shows what the HTTP threads know alone). */
 	void (*volumes)(void *arg, idn_volumes_t *out);
 	void *volumes_arg;
+	/* GET /metrics: the node's counters (resolver/metrics.h), called on an
+	 * HTTP thread; NULL = only what the HTTP threads count themselves. */
+	void (*metrics)(void *arg, struct idn_metrics *out);
+	void *metrics_arg;
 } idn_http_opts_t;
 
 /* Errors: negative errno (e.g. -EADDRINUSE), IDN_EINVAL for a bad address

@@ -93,6 +93,7 @@ typedef struct {
 extern const http_route_t http_read_routes[];   /* http_read.c */
 extern const http_route_t http_write_routes[];  /* http_write.c */
 extern const http_route_t http_page_routes[];   /* http_pages.c */
+extern const http_route_t http_metrics_routes[]; /* http_metrics.c: /metrics */
 
 /* http_read.c: GET /{handle} for everything outside /api and the pages. */
 void http_proxy(http_ctx_t *c);

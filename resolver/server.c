@@ -58,30 +58,32 @@ void worker_log_bad(worker_t *w, const struct sockaddr *from, const char *what)
 
 void worker_publish(worker_t *w)
 {
-	const idn_query_stats_t *s = &w->q.stats;
-	uint64_t v[8] = { s->requests, s->resolutions, s->resolved_ok, s->not_found,
-			  s->not_homed, s->site_info, s->malformed, s->errors };
-	for (int i = 0; i < 8; i++)
+	/* Every field, so counters added to idn_query_stats_t are published too. */
+	uint64_t v[IDN_QSTATS_WORDS];
+	memcpy(v, &w->q.stats, sizeof(v));
+	for (size_t i = 0; i < IDN_QSTATS_WORDS; i++)
 		atomic_store_explicit(&w->pub[i], v[i], memory_order_relaxed);
 }
 
 void idn_server_stats(idn_server_t *s, idn_query_stats_t *sum)
 {
-	memset(sum, 0, sizeof(*sum));
+	uint64_t v[IDN_QSTATS_WORDS] = { 0 };
 	for (int i = 0; i < s->nworkers; i++) {
 		worker_t *w = s->workers[i];
-		uint64_t v[8];
-		for (int j = 0; j < 8; j++)
-			v[j] = atomic_load_explicit(&w->pub[j], memory_order_relaxed);
-		sum->requests += v[0];
-		sum->resolutions += v[1];
-		sum->resolved_ok += v[2];
-		sum->not_found += v[3];
-		sum->not_homed += v[4];
-		sum->site_info += v[5];
-		sum->malformed += v[6];
-		sum->errors += v[7];
+		for (size_t j = 0; j < IDN_QSTATS_WORDS; j++)
+			v[j] += atomic_load_explicit(&w->pub[j], memory_order_relaxed);
 	}
+	memcpy(sum, v, sizeof(v));
+}
+
+uint64_t idn_server_tcp_conns(idn_server_t *s)
+{
+	uint64_t n = 0;
+	for (int i = 0; s && i < s->nworkers; i++) {
+		int c = __atomic_load_n(&s->workers[i]->tcp_conns, __ATOMIC_RELAXED);
+		n += c > 0 ? (uint64_t)c : 0;
+	}
+	return n;
 }
 
 static void set_port(struct sockaddr_storage *ss, uint16_t port)

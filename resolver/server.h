@@ -63,5 +63,7 @@ uint16_t idn_server_port(const idn_server_t *s);
 
 /* Sum of the workers' counters (approximate while running). */
 void idn_server_stats(idn_server_t *s, idn_query_stats_t *sum);
+/* Open TCP connections, all workers (approximate while running). */
+uint64_t idn_server_tcp_conns(idn_server_t *s);
 
 #endif

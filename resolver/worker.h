@@ -32,6 +32,10 @@ typedef struct {
 	uint8_t *seen;            /* one byte per part */
 } reasm_t;
 
+/* idn_query_stats_t is all uint64_t: published as that many words. */
+#define IDN_QSTATS_WORDS (sizeof(idn_query_stats_t) / sizeof(uint64_t))
+_Static_assert(sizeof(idn_query_stats_t) % sizeof(uint64_t) == 0, "stats are uint64_t words");
+
 typedef struct worker {
 	struct idn_server *srv;
 	int id;
@@ -79,8 +83,8 @@ typedef struct worker {
 	unsigned log_count;
 	uint64_t log_suppressed;
 
-	/* counters published for idn_server_stats() */
-	_Atomic uint64_t pub[8];
+	/* counters published for idn_server_stats(): idn_query_stats_t word by word */
+	_Atomic uint64_t pub[IDN_QSTATS_WORDS];
 } worker_t;
 
 struct idn_server {

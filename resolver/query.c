@@ -4,6 +4,7 @@
 #include "proto/record.h"
 #include "proto/respond.h"
 #include "resolver/query.h"
+#include "resolver/rcache.h"
 
 static const char NA_PREFIX[] = "0.NA/";
 #define NA_PREFIX_LEN 5
@@ -82,8 +83,10 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len)
 	uint32_t oc = q->msg.hdr.opcode;
 	if (q->dispatch && q->transport != IDN_TR_UDP &&
 	    !(q->msg.env.flags & (IDN_ENV_CP | IDN_ENV_EC)) && oc != IDN_OC_RESERVED &&
-	    oc != IDN_OC_RESOLUTION && oc != IDN_OC_GET_SITE_INFO)
+	    oc != IDN_OC_RESOLUTION && oc != IDN_OC_GET_SITE_INFO) {
+		q->async_to = q->dispatch;
 		return q->state = IDN_Q_ASYNC;
+	}
 	return q->state = IDN_Q_PRODUCE;
 }
 
@@ -312,6 +315,51 @@ static int prefix_referral(idn_query_t *q, const uint8_t *key, size_t keylen, id
 	}
 }
 
+/* ---- recursion: cache hits answered here, misses become jobs ---- */
+
+typedef struct {
+	idn_query_t *q;
+	idn_wire_t *out;
+	idn_bytes_t handle;
+} cache_hit_t;
+
+static void answer_cached(void *arg, uint32_t rcode, const uint8_t *data, size_t len,
+			  uint32_t expires)
+{
+	cache_hit_t *h = arg;
+	idn_resp_ctx_t ctx;
+	idn_query_resp_ctx(h->q, &ctx);
+	idn_relay_answer(h->out, &h->q->msg, &ctx, rcode, h->handle, data, len, NULL);
+}
+
+/*
+ * A foreign handle with REC: RC 6 past the hop limit (loops between
+ * recursive servers end here), the cached answer when there is one (AT in
+ * the request asks for a fresh one), else a job for the recursor.
+ */
+static int recurse_or_cached(idn_query_t *q, const idn_resolve_req_t *r, const uint8_t *key,
+			     size_t keylen, idn_wire_t *out)
+{
+	if (q->msg.hdr.recursion >= IDN_MAX_RECURSION)
+		return resp_error(q, out, IDN_RC_RECURSION_COUNT_TOO_HIGH,
+				  "Recursion count too high");
+	if (q->rcache && !(q->msg.hdr.opflag & IDN_OF_AT)) {
+		uint8_t k[IDN_RCC_MAX_KEY];
+		size_t kl = idn_rcc_key(k, sizeof(k), IDN_RCC_ANSWER, key, keylen, r);
+		cache_hit_t h = { q, out, r->handle };
+		size_t start = idn_wire_offset(out);
+		if (kl && idn_rcc_get(q->rcache, k, kl, q->now, answer_cached, &h)) {
+			q->stats.recursed_cached++;
+			if (out->err == IDN_OK && idn_get_be32(out->base + start + 24) == IDN_RC_SUCCESS)
+				q->stats.resolved_ok++;
+			return IDN_Q_DONE;
+		}
+	}
+	q->stats.recursed++;
+	q->async_to = q->recurse;
+	return IDN_Q_ASYNC;
+}
+
 static int do_resolution(idn_query_t *q, idn_wire_t *out)
 {
 	idn_resolve_req_t r;
@@ -342,8 +390,11 @@ static int do_resolution(idn_query_t *q, idn_wire_t *out)
 		keylen += NA_PREFIX_LEN;
 	}
 
-	if (!is_served(q, key, keylen))
+	if (!is_served(q, key, keylen)) {
+		if (q->recurse && (m->hdr.opflag & IDN_OF_REC))
+			return recurse_or_cached(q, &r, key, keylen, out);
 		return resp_error(q, out, IDN_RC_SERVER_NOT_RESP, "That prefix doesn't live here");
+	}
 
 	idn_record_t rec;
 	ret = idn_reader_get(q->reader, key, keylen, &rec);

@@ -35,6 +35,10 @@ enum idn_qstate {
 	IDN_Q_ASYNC = 4,    /* consume: not ours to answer; hand it to q->dispatch as a job */
 };
 
+/* Requests that already went through this many recursive servers get RC 6
+ * instead of another hop (CNRI allows 10; fewer keeps loops short). */
+#define IDN_MAX_RECURSION 4
+
 /* What this server is; built at start and on reload, then read-only. */
 typedef struct {
 	const uint8_t *site;      /* our HS_SITE record (get-site-info body) */
@@ -65,6 +69,8 @@ typedef struct {
 	uint64_t not_found;       /* RC 100 */
 	uint64_t not_homed;       /* RC 301 */
 	uint64_t referrals;       /* RC 303 */
+	uint64_t recursed;        /* OC 1 handed to the recursor */
+	uint64_t recursed_cached; /* OC 1 for foreign handles answered from the cache */
 	uint64_t site_info;
 	uint64_t malformed;       /* undecodable requests */
 	uint64_t errors;          /* other error responses */
@@ -82,6 +88,15 @@ typedef struct {
 	/* Where operations other than resolution and site info go (TCP only;
 	 * NULL = answered here with RC 5). */
 	const idn_dispatch_t *dispatch;
+	/* Recursion (NULL = off): an OC 1 for a handle not served here with
+	 * REC set is answered from `rcache` when it holds the answer, else
+	 * produce returns IDN_Q_ASYNC and the request becomes a job for this
+	 * table (the recursor). */
+	const idn_dispatch_t *recurse;
+	struct idn_rcc *rcache;
+	/* Where an IDN_Q_ASYNC request goes: dispatch (from consume) or
+	 * recurse (from produce). */
+	const idn_dispatch_t *async_to;
 
 	/* per request, internal */
 	const uint8_t *req;
@@ -111,6 +126,7 @@ void idn_query_init(idn_query_t *q, idn_reader_t *reader, const idn_server_info_
  * request decoded, is neither compressed nor encrypted, is not OC 0/1/2,
  * came over a stream and q->dispatch is set: the caller builds an
  * idn_job_t (q->msg is the decoded request) and produce writes nothing.
+ * q->async_to is the table the job goes to.
  */
 int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
 
@@ -120,6 +136,8 @@ int idn_query_consume(idn_query_t *q, const uint8_t *buf, size_t len);
  * IDN_Q_CLOSE when the connection must be closed after it. When the
  * response does not fit, out->err is IDN_ESPACE and the caller may retry
  * with a larger buffer (produce is repeatable until it succeeds).
+ * With q->recurse set it may also return IDN_Q_ASYNC (nothing written): the
+ * request is a job for q->async_to, as from consume.
  */
 int idn_query_produce(idn_query_t *q, idn_wire_t *out);
 

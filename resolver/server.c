@@ -189,6 +189,8 @@ static int worker_new(idn_server_t *s, int id, worker_t **out)
 		goto fail;
 	idn_query_init(&w->q, w->reader, s->opts.info, IDN_TR_UDP);
 	w->q.dispatch = s->opts.dispatch;
+	w->q.recurse = s->opts.recurse;
+	w->q.rcache = s->opts.recurse ? s->opts.rcache : NULL;
 	if (id == 0)
 		ret = bind_pair(s, &w->tcp_fd, &w->udp_fd);
 	else if ((ret = bind_socket(s, SOCK_STREAM, &w->tcp_fd)) == IDN_OK)

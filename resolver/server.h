@@ -48,6 +48,10 @@ typedef struct {
 	const idn_server_info_t *info;
 	idn_log_fn log;
 	const idn_dispatch_t *dispatch; /* admin operations; NULL = none */
+	/* Recursion: jobs for foreign handles with REC (UDP and TCP) and the
+	 * cache the workers answer warm ones from; NULL = answer RC 301. */
+	const idn_dispatch_t *recurse;
+	struct idn_rcc *rcache;
 } idn_server_opts_t;
 
 /* Bind the sockets and set up the workers. Errors: negative errno

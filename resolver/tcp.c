@@ -145,6 +145,8 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 			idn_wire_t o;
 			idn_wire_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
 			st = idn_query_produce(q, &o);
+			if (st == IDN_Q_ASYNC)
+				return job_submit(c, msg, len);
 			if (o.err == IDN_ESPACE && room < SCRATCH_LEN) {
 				room = SCRATCH_LEN;
 				continue;

@@ -34,7 +34,8 @@ typedef struct slot {
 typedef struct pending {
 	idn_job_t job;
 	slot_t slot;
-	struct conn *c;
+	struct conn *c;           /* NULL: a UDP request, answered to job.peer */
+	socklen_t peerlen;        /* UDP: length of job.peer */
 	struct pending *done_next; /* the worker's completion list */
 	bool orphan;              /* its slot was dropped: free it when it returns */
 	uint8_t req[];
@@ -84,6 +85,14 @@ void slots_drop(conn_t *c);
 /* Hand the request q->msg (at msg, len bytes) to the dispatch table.
  * Returns false to stop reading. */
 bool job_submit(conn_t *c, const uint8_t *msg, size_t len);
+/* A job for q->async_to with a copy of the request (NULL when out of
+ * memory or the copy does not decode); the caller fills the transport's
+ * fields and hands it over with job_dispatch(). */
+pending_t *job_new(worker_t *w, const uint8_t *msg, size_t len, int transport);
+void job_dispatch(worker_t *w, pending_t *p);
+
+/* udp.c: send a UDP job's answer to its peer (the worker's thread). */
+void udp_job_answer(worker_t *w, pending_t *p);
 /* Write an error answer at the end of the output buffer; returns its length (0 on failure). */
 size_t conn_put_error(conn_t *c, const idn_msg_t *req, const idn_resp_ctx_t *ctx, uint32_t rcode,
 		      const char *text);

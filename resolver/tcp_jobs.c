@@ -132,11 +132,40 @@ static void job_done(idn_job_t *j)
 	pthread_mutex_unlock(&w->done_mu);
 }
 
+pending_t *job_new(worker_t *w, const uint8_t *msg, size_t len, int transport)
+{
+	pending_t *p = malloc(sizeof(*p) + len);
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	memcpy(p->req, msg, len);
+	idn_job_t *j = &p->job;
+	j->req = p->req;
+	j->req_len = len;
+	/* Decoded again so the job's message borrows its own copy; the query
+	 * step decoded the same bytes, so this cannot fail. */
+	if (idn_msg_decode(j->req, len, &j->msg) != IDN_OK) {
+		free(p);
+		return NULL;
+	}
+	j->transport = transport;
+	j->reader = w->reader;
+	idn_query_resp_ctx(&w->q, &j->ctx);
+	j->done = job_done;
+	j->owner = w;
+	return p;
+}
+
+void job_dispatch(worker_t *w, pending_t *p)
+{
+	const idn_dispatch_t *d = w->q.async_to ? w->q.async_to : w->q.dispatch;
+	d->submit(d->ctx, &p->job);
+}
+
 bool job_submit(conn_t *c, const uint8_t *msg, size_t len)
 {
 	worker_t *w = c->w;
-	const idn_dispatch_t *d = w->q.dispatch;
-	pending_t *p = malloc(sizeof(*p) + len);
+	pending_t *p = job_new(w, msg, len, IDN_TR_TCP);
 	if (!p) {
 		idn_resp_ctx_t ctx;
 		idn_query_resp_ctx(&w->q, &ctx);
@@ -148,31 +177,15 @@ bool job_submit(conn_t *c, const uint8_t *msg, size_t len)
 		}
 		return slots_hold_tail(c, n, false);
 	}
-	memset(p, 0, sizeof(*p));
-	memcpy(p->req, msg, len);
 	idn_job_t *j = &p->job;
-	j->req = p->req;
-	j->req_len = len;
-	/* Decoded again so the job's message borrows its own copy; the query
-	 * step decoded the same bytes, so this cannot fail. */
-	if (idn_msg_decode(j->req, len, &j->msg) != IDN_OK) {
-		free(p);
-		c->closing = true;
-		return false;
-	}
-	j->transport = IDN_TR_TCP;
 	j->peer = c->peer;
 	j->conn = &c->state;
-	j->reader = w->reader;
-	idn_query_resp_ctx(&w->q, &j->ctx);
-	j->done = job_done;
-	j->owner = w;
 	p->c = c;
 	p->slot.job = p;
 	p->slot.cost = sizeof(*p) + len;
 	slot_push(c, &p->slot);
 	c->outstanding++;
-	d->submit(d->ctx, j);
+	job_dispatch(w, p);
 	return true;
 }
 
@@ -181,6 +194,14 @@ bool job_submit(conn_t *c, const uint8_t *msg, size_t len)
 static conn_t *job_returned(pending_t *p, uint32_t now)
 {
 	conn_t *c = p->c;
+	if (!c) {
+		/* UDP: answered now, unless the worker is being torn down. */
+		if (now)
+			udp_job_answer(p->job.owner, p);
+		free(p->job.resp);
+		free(p);
+		return NULL;
+	}
 	c->outstanding--;
 	if (p->orphan) {
 		free(p->job.resp);

@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "resolver/worker.h"
+#include "resolver/tcp_conn.h"
 
 /*
  * Why batches: one datagram per event costs about twice the work of the
@@ -75,6 +75,38 @@ static void udp_send_msg(worker_t *w, const struct sockaddr_storage *to, socklen
 	}
 }
 
+/* A request answered later (recursion): the job keeps a copy and the
+ * peer's address; a client that gets no answer retries, so running out of
+ * memory only drops it. */
+static void udp_job_submit(worker_t *w, const struct sockaddr_storage *from, socklen_t fromlen,
+			   const uint8_t *buf, size_t len)
+{
+	pending_t *p = job_new(w, buf, len, IDN_TR_UDP);
+	if (!p) {
+		worker_log_bad(w, (const struct sockaddr *)from, "out of memory for a recursion");
+		return;
+	}
+	memcpy(&p->job.peer, from, fromlen);
+	p->peerlen = fromlen;
+	job_dispatch(w, p);
+}
+
+void udp_job_answer(worker_t *w, pending_t *p)
+{
+	const uint8_t *m = p->job.resp;
+	size_t left = m ? p->job.resp_len : 0;
+	/* The answer may be several messages back to back. */
+	while (left >= IDN_ENVELOPE_LEN) {
+		size_t n = IDN_ENVELOPE_LEN + (size_t)idn_get_be32(m + 16);
+		if (n > left)
+			break;
+		udp_send_msg(w, &p->job.peer, p->peerlen, m, n);
+		m += n;
+		left -= n;
+	}
+	tx_flush(w);
+}
+
 static void process(worker_t *w, const struct sockaddr_storage *from, socklen_t fromlen,
 		    const uint8_t *buf, size_t len)
 {
@@ -92,6 +124,10 @@ static void process(worker_t *w, const struct sockaddr_storage *from, socklen_t 
 		st = idn_query_produce(q, &out);
 		if (out.err)
 			return;
+		if (st == IDN_Q_ASYNC) {
+			udp_job_submit(w, from, fromlen, buf, len);
+			break;
+		}
 		udp_send_msg(w, from, fromlen, out.base, idn_wire_offset(&out));
 	}
 	if (q->why)

@@ -66,11 +66,31 @@
  *              Example, "ids:88.100.12" = 2:
  *                key   6964733a38382e3130302e3132   value 00000000 00000002
  *
- * A schema-1 store (without the last two) opened read-write is upgraded in
+ *   "outbox"   (added within schema 2: code that does not know it ignores it,
+ *              so the version stays 2; see outbox.c)
+ *              key: u64 sequence number, 1, 2, 3, ... never reused: entries
+ *              are deleted once sent, so the next number is kept in "meta"
+ *              "outbox-seq" (u64, the last one handed out)
+ *              value: one request for the top-level node:
+ *                off 0  u8   format, 0x01
+ *                off 1  u64  sequence number (same as the key)
+ *                off 9  int4 time queued (Unix seconds)
+ *                off 13 int4 opcode (100 create, 101 delete, 102 add, ...)
+ *                off 17 int4 opflag (0x00400000 = OVRW)
+ *                off 21 int4 length + body: the native request body (the
+ *                       handle first), without envelope, header or credential
+ *              Example, entry 1: delete 0.NA/88.100.12 queued at 0x66000000:
+ *                key   00000000 00000001
+ *                value 01 0000000000000001 66000000 00000065 00000000
+ *                      00000012 0000000e 302e4e412f38382e3130302e3132
+ *              Retries are counted in memory, not here: a failed attempt
+ *              costs no write.
+ *
+ * A schema-1 store (without the last three) opened read-write is upgraded in
  * place: the databases are created and "schema" set to 2 in one txn. Opened
- * read-only it is read as having an empty change log and no counters.
- * Later versions add databases (the outbox to the top-level node) the same
- * way; a change-log format byte other than 0x01 would be a later layout.
+ * read-only it is read as having an empty change log, no counters and an
+ * empty outbox. Later versions add databases the same way; a change-log or
+ * outbox format byte other than 0x01 would be a later layout.
  */
 
 #define REC_FORMAT 0x01
@@ -245,6 +265,8 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 		flags |= MDB_RDONLY;
 	if (opts->nosync)
 		flags |= MDB_NOSYNC;
+	if (!rc)
+		rc = open_opt_db(s, txn, "outbox", &s->outbox, &s->has_outbox);
 	int rc = mdb_env_open(s->env, dir, flags, 0640);
 	if (rc) {
 		ret = map_mdb(rc);
@@ -620,6 +642,11 @@ done:
 void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
+void idn_txn_fail(idn_txn_t *t, int err)
+{
+	txn_fail(t, err ? err : IDN_EINVAL);
+}
+
 	MDB_val k;
 	if (txn_check(t))
 		return;

@@ -121,6 +121,9 @@ void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
 		 const uint8_t *values, size_t values_len, uint32_t n);
 /* Delete a handle; IDN_ENOTFOUND (latched) if absent. */
 void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len);
+/* Latch err (IDN_EINVAL for 0) unless an error is latched already: a caller
+ * that cannot finish its part of the txn makes sure it does not commit. */
+void idn_txn_fail(idn_txn_t *t, int err);
 
 /* True when prefix handle `na` is homed, as seen by t (its own writes included). */
 bool idn_txn_is_homed(idn_txn_t *t, const uint8_t *na, size_t len);
@@ -219,6 +222,45 @@ int idn_store_foreach_counter(idn_store_t *s, const void *prefix, size_t plen,
 
 /* Iterate homed prefixes in key order; cb returns non-zero to stop. */
 int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na), void *arg);
+
+/* ---- outbox to the top-level node ---- */
+
+/* One outbox entry: a native admin request (opcode, opflag, body without
+ * envelope, header or credential) waiting to be sent upstream. Decoded
+ * entries borrow body from the buffer they were decoded from. */
+typedef struct {
+	uint64_t seq;       /* 1, 2, 3, ...: never reused, also after the outbox drained */
+	uint32_t time;      /* Unix seconds it was queued */
+	uint32_t opcode;    /* e.g. 100 create with OVRW, 101 delete, 102 add */
+	uint32_t opflag;    /* e.g. IDN_OF_OVRW */
+	idn_bytes_t body;
+} idn_outbox_entry_t;
+
+/* Longest body of an entry (a whole Handle message at most). */
+#define IDN_OUTBOX_MAX_BODY 262144
+
+/* Queue a request in t (so it is sent if and only if t commits). The
+ * number is the next one (entries of an aborted txn leave no gap).
+ * IDN_ELIMIT (latched) for a body over IDN_OUTBOX_MAX_BODY; IDN_EINVAL on a
+ * read-only store without an outbox. */
+void idn_txn_outbox_add(idn_txn_t *t, uint32_t opcode, uint32_t opflag, const uint8_t *body,
+			size_t len, uint32_t now);
+/* Remove entry `seq` (sent); an absent entry is no error. */
+void idn_txn_outbox_del(idn_txn_t *t, uint64_t seq);
+/* The first entry whose seq > after (after 0: the oldest), its body copied
+ * into buf. IDN_ENOTFOUND when there is none; IDN_ESPACE when the body is
+ * longer than cap (e->body.len says how long); IDN_ECORRUPT when the entry
+ * does not decode. Reads its own snapshot: call from any thread. */
+int idn_store_outbox_peek(idn_store_t *s, uint64_t after, idn_outbox_entry_t *e, uint8_t *buf,
+			  size_t cap);
+/* Entries waiting and the time the oldest was queued (0, 0 when empty). */
+int idn_store_outbox_stat(idn_store_t *s, uint64_t *count, uint32_t *oldest_time);
+
+/* The stored form of an entry (layout at the top of store.c), for the fuzz
+ * target and tools; the same conventions as idn_change_encode/decode. */
+size_t idn_outbox_size(const idn_outbox_entry_t *e);
+void idn_outbox_encode(const idn_outbox_entry_t *e, uint8_t *out);
+int idn_outbox_decode(const uint8_t *p, size_t len, idn_outbox_entry_t *e);
 
 /* Fold a handle to its storage key (ASCII a-z to A-Z). out must hold len bytes. */
 void idn_handle_fold(const uint8_t *in, size_t len, uint8_t *out);

@@ -15,6 +15,8 @@ struct idn_store {
 	/* False only for a read-only open of a schema-1 store, which has no
 	 * such databases yet: reads then see them empty. */
 	bool has_changelog, has_counters;
+	MDB_dbi outbox;               /* schema 2, added later: old code ignores it */
+	bool has_outbox;
 	bool read_only;
 };
 

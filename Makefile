@@ -61,7 +61,7 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test check bench bench-http bench-idis fuzz install clean deps unit integration
+.PHONY: all run test check bench bench-http bench-idis bench-recursion fuzz install clean deps unit integration
 
 all: deps $(BINS)
 
@@ -94,6 +94,11 @@ bench: all
 	bench/run-http.sh $(BUILD)
 	bench/run-register.sh $(BUILD)
 	bench/run-idis.sh $(BUILD)
+	bench/run-recursion.sh $(BUILD)
+
+# Resolution through the top (warm recursion cache) vs local resolution, same run.
+bench-recursion: all
+	bench/run-recursion.sh $(BUILD)
 
 # IDIS logins vs per-request challenge-response: registrations/s, same run.
 bench-idis: all

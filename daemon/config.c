@@ -87,6 +87,27 @@ static const opt_t opts[] = {
 	  "proxy (GET /<handle>) and the node's pages; empty = no plain HTTP." },
 	{ "https-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8443", S(https_listen),
 	  "Address of the HTTPS listener (TLS 1.2 or newer); empty = no HTTPS." },
+	{ "role", T_STR, 0, 0, "secondary", S(role),
+	  "secondary: a secondary node (registers upward when `upstream` is set).\n"
+	  "top: a top-level node; it homes 0.NA/0.NA (the root) besides its own prefix and\n"
+	  "holds the prefix handles of its secondary nodes. To admit a secondary node\n"
+	  "88.100, its operator creates 0.NA/88.100 as the node administrator:\n"
+	  "  idnode prefix create 88.100 --admin-pubkey=secondary-admin.pub.pem\n"
+	  "    --auth=300:0.NA/<top prefix> --key=<data-dir>/admin-key.pem --server=TOP\n"
+	  "(the secondary's <data-dir>/admin-key.pem.pub); the secondary then fills in\n"
+	  "its HS_SITE, HS_SITE.PREFIX and HS_PUBKEY and reports its enterprise prefixes." },
+	{ "upstream", T_STR, 0, 0, "", S(upstream),
+	  "Top-level node(s) to register with: HOST:PORT,HOST:PORT,... (host names are\n"
+	  "resolved with c-ares and re-resolved when their TTL ends; every address is\n"
+	  "tried in turn). Empty = not connected (nothing is queued for upstream)." },
+	{ "upstream-key", T_PATH, 0, 0, "", S(upstream_key),
+	  "PEM private key proving upstream-identity at the top; empty = the node\n"
+	  "administrator's key, <data-dir>/admin-key.pem." },
+	{ "upstream-identity", T_STR, 0, 0, "", S(upstream_identity),
+	  "Identity (INDEX:HANDLE) to authenticate as at the top; empty =\n"
+	  "300:0.NA/<node-prefix>." },
+	{ "upstream-retry-max", T_INT, 1, 86400, "300", N(upstream_retry_max),
+	  "Seconds between attempts at most: failures back off from 1 s, doubling." },
 	{ "https-cert", T_PATH, 0, 0, "", S(https_cert),
 	  "PEM certificate (chain) for HTTPS; empty = <data-dir>/https-cert.pem, a\n"
 	  "self-signed certificate generated on first start (with https-key)." },
@@ -351,6 +372,47 @@ int idn_config_validate(const idn_config_t *c, char *err, size_t errlen)
 		if (idn_parse_hostport(c->public_address, 2641, &ss, &sl) != IDN_OK) {
 			snprintf(err, errlen, "public-address: '%s' is not a numeric address",
 				 c->public_address);
+/* role, and upstream as HOST:PORT entries (HOST a name or an address,
+ * [V6]:PORT for IPv6, PORT 1-65535); names are only resolved by the node. */
+static int validate_upstream(const idn_config_t *c, char *err, size_t errlen)
+{
+	if (strcmp(c->role, "secondary") != 0 && strcmp(c->role, "top") != 0) {
+		snprintf(err, errlen, "role: '%s' is not secondary or top", c->role);
+		return IDN_ECONFIG;
+	}
+	const char *p = c->upstream;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char e[IDN_CFG_STR];
+		while (n > 0 && *p == ' ')
+			p++, n--;
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		const char *colon = n < sizeof(e) ? memrchr(p, ':', n) : NULL;
+		char *pe = NULL;
+		long port = 0;
+		if (colon) {
+			memcpy(e, colon + 1, n - (size_t)(colon + 1 - p));
+			e[n - (size_t)(colon + 1 - p)] = 0;
+			port = strtol(e, &pe, 10);
+		}
+		bool v6 = n > 0 && p[0] == '[';
+		if (!colon || colon == p || !e[0] || *pe || port < 1 || port > 65535 ||
+		    (v6 && colon[-1] != ']') || (!v6 && memchr(p, ':', (size_t)(colon - p)))) {
+			snprintf(err, errlen, "upstream: '%.*s' is not HOST:PORT", (int)n, p);
+			return IDN_ECONFIG;
+		}
+		p = end ? end + 1 : p + strlen(p);
+	}
+	if (c->upstream_identity[0] && !strchr(c->upstream_identity, ':')) {
+		snprintf(err, errlen, "upstream-identity: '%s' is not INDEX:HANDLE",
+			 c->upstream_identity);
+		return IDN_ECONFIG;
+	}
+	return IDN_OK;
+}
+
 			return IDN_ECONFIG;
 		}
 	}
@@ -358,7 +420,7 @@ int idn_config_validate(const idn_config_t *c, char *err, size_t errlen)
 		snprintf(err, errlen, "data-dir: must not be empty");
 		return IDN_ECONFIG;
 	}
-	return IDN_OK;
+	return validate_upstream(c, err, errlen);
 }
 
 static void print_value(const idn_config_t *c, const opt_t *o, char *buf, size_t len)

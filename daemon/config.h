@@ -47,6 +47,11 @@ typedef struct {
 	int write_batch;
 	int utc_offset;
 	char http_listen[IDN_CFG_STR];
+	char role[16];                 /* "secondary" or "top" */
+	char upstream[1024];           /* "HOST:PORT,..." of the top-level node; "" = none */
+	char upstream_key[PATH_MAX];
+	char upstream_identity[IDN_CFG_STR];
+	int upstream_retry_max;
 	char https_listen[IDN_CFG_STR];
 	char https_cert[PATH_MAX];
 	char https_key[PATH_MAX];

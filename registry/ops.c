@@ -816,6 +816,10 @@ static void do_home(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now)
 
 void reg_apply(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now)
 {
+	if (op->internal) {
+		reg_internal_apply(r, t, op, now);
+		return;
+	}
 	op->rcode = IDN_RC_ERROR;
 	op->errmsg = "Server error processing request";
 	if (!scratch(r)) {
@@ -842,6 +846,9 @@ void reg_apply(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now)
 		fail(op, IDN_RC_OPERATION_NOT_SUPPORTED, "Operation not supported by this server");
 		break;
 	}
+	/* What the top-level node must learn goes in the same txn (outbox.c). */
+	if (op->rcode == IDN_RC_SUCCESS)
+		reg_outbox_hook(r, t, op, now);
 	/* A latched store error means the child must not commit. */
 	if (op->rcode == IDN_RC_SUCCESS && idn_txn_error(t)) {
 		int e = idn_txn_error(t);

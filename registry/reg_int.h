@@ -29,10 +29,24 @@ typedef struct chal {
 	size_t req_len;
 } chal_t;
 
+/* Work of the registry itself for the writer (outbox.c): no job, no
+ * answer; the caller waits for `done` (set after the durable commit). */
+typedef struct reg_internal {
+	void (*apply)(struct idn_registry *r, idn_txn_t *t, struct reg_internal *in,
+		      uint32_t now);
+	void *arg;
+	uint64_t queued;         /* outbox entries added */
+	int err;
+	bool done;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+} reg_internal_t;
+
 /* An operation on its way to (or through) the writer. */
 typedef struct reg_op {
 	struct reg_op *next;
-	idn_job_t *job;
+	idn_job_t *job;          /* NULL for internal work */
+	reg_internal_t *internal;
 	uint8_t *orig;           /* the original request when `job` is its OC 200 answer, owned */
 	idn_msg_t msg;           /* the request to carry out (job->msg, or decoded orig) */
 	idn_identity_t who;
@@ -87,6 +101,12 @@ struct idn_registry {
 	size_t enc_cap;
 
 	_Atomic uint64_t st_commits, st_ok, st_refused, st_chal, st_auth_ok, st_auth_fail;
+
+	/* upstream (outbox.c, upstream.c): set up before the writer starts */
+	bool up_enabled;             /* o.upstream set: changes are queued for the top */
+	idn_identity_t up_id;        /* o.upstream_identity, parsed */
+	bool outbox_added;           /* writer thread: this batch queued something */
+	struct reg_upstream *up;     /* the sender, while started */
 };
 
 void reg_log(idn_registry_t *r, int level, const char *fmt, ...)
@@ -147,6 +167,19 @@ void *reg_writer_main(void *arg);
 /* Carry out an authenticated request: reads at once, writes via the writer.
  * Takes ownership of `orig` (may be NULL). */
 void reg_execute(idn_registry_t *r, idn_job_t *job, uint8_t *orig, const idn_msg_t *m,
+/* outbox.c: after a successful local change in t, queue what the top
+ * must learn (enterprise prefix handles only); a failure latches t's error. */
+void reg_outbox_hook(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now);
+/* Internal work: run it in t (sets op->rcode); signal its waiter. */
+void reg_internal_apply(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now);
+void reg_internal_done(reg_op_t *op);
+
+/* upstream.c: the sender thread. start: when up_enabled (loads the key);
+ * kick: entries were committed; stop: joins it (before the writer goes). */
+int reg_upstream_start(idn_registry_t *r);
+void reg_upstream_kick(idn_registry_t *r);
+void reg_upstream_stop(idn_registry_t *r);
+
 		 const idn_identity_t *who);
 
 #endif

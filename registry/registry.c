@@ -58,6 +58,19 @@ int idn_registry_new(const idn_registry_opts_t *o, idn_registry_t **out)
 		}
 		r->n_admins++;
 	}
+	/* Upstream: changes are queued for the top-level node from now on. */
+	if (o->upstream && o->upstream[0]) {
+		char id[IDN_ID_MAX_HANDLE + 16];
+		if (o->upstream_identity && o->upstream_identity[0])
+			snprintf(id, sizeof(id), "%s", o->upstream_identity);
+		else
+			snprintf(id, sizeof(id), "300:0.NA/%s", o->node_prefix);
+		if (idn_identity_parse(id, &r->up_id) != IDN_OK) {
+			free(r);
+			return IDN_EINVAL;
+		}
+		r->up_enabled = true;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->chal_mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
@@ -75,13 +88,18 @@ int idn_registry_start(idn_registry_t *r)
 	if (rc)
 		return -rc;
 	r->started = true;
-	return IDN_OK;
+	/* The sender (when upstream is set) goes with the writer. */
+	int ret = reg_upstream_start(r);
+	if (ret)
+		idn_registry_stop(r);
+	return ret;
 }
 
 void idn_registry_stop(idn_registry_t *r)
 {
 	if (!r || !r->started)
 		return;
+	reg_upstream_stop(r);
 	pthread_mutex_lock(&r->mu);
 	r->stopping = true;
 	pthread_cond_broadcast(&r->cond);

@@ -51,6 +51,13 @@ typedef struct {
 	/* The server's private key: answers to requests with CT are signed
 	 * with it (NULL: the listener's job ctx decides). Borrowed. */
 	const idn_pkey_t *sign_key;
+	/* The top-level node (registry/upstream.c). NULL or "" = none: nothing
+	 * is queued. "HOST:PORT,HOST:PORT": names (resolved with c-ares) or
+	 * addresses, tried in turn. */
+	const char *upstream;
+	const char *upstream_identity; /* "300:0.NA/88.100" (NULL: that, for node_prefix) */
+	const char *upstream_key;      /* PEM private key of the identity */
+	int upstream_retry_max;        /* seconds between attempts at most (default 300) */
 	void (*log)(int level, const char *fmt, va_list ap);
 } idn_registry_opts_t;
 
@@ -95,3 +102,46 @@ int idn_registry_add_counters(idn_registry_t *r, const idn_counter_delta_t *d, s
 int idn_identity_parse(const char *s, idn_identity_t *id);
 
 #endif
+/*
+ * Upstream: what must reach the top-level node goes through the store's
+ * outbox, written in the same transaction as the local change, and a
+ * sender thread (started with the registry when o.upstream is set) delivers
+ * it in order: one TCP connection at a time, logged in once (IDIS OC 2001)
+ * or, where the top does not know that, a challenge answered per request.
+ * A request the top refuses stays queued and is retried at the longest
+ * interval; later requests for other handles go on meanwhile.
+ *
+ * idn_registry_upstream: queue one request (native body, see
+ * proto/admin.h; the handle first) through the writer; returns after the
+ * durable commit. Send only idempotent requests: creates with OVRW, adds
+ * with OVRW, deletes (RC 100 counts as done). IDN_EINVAL when upstream is
+ * not configured or the registry is not running.
+ * idn_registry_upstream_once: the same, unless the request queued last
+ * under meta name `key` was the same bytes (*queued says which); e.g. a
+ * daily report queued at every start but sent once.
+ * idn_registry_upstream_sync: at start, the node's own prefix record at the
+ * top (OC 102 OVRW on 0.NA/<node-prefix>: HS_SITE 1 and HS_SITE.PREFIX 2 =
+ * o.site, HS_PUBKEY 300 = admin_pub) when it changed since it was last
+ * queued, and every local enterprise prefix when this upstream list never
+ * got them. *queued: entries added.
+ */
+int idn_registry_upstream(idn_registry_t *r, uint32_t opcode, uint32_t opflag,
+			  const uint8_t *body, size_t len);
+int idn_registry_upstream_once(idn_registry_t *r, const char *key, uint32_t opcode,
+			       uint32_t opflag, const uint8_t *body, size_t len, bool *queued);
+int idn_registry_upstream_sync(idn_registry_t *r, const uint8_t *admin_pub, size_t publen,
+			       uint64_t *queued);
+
+/* The outbox and its sender, for the operator (/metrics, logs). */
+typedef struct {
+	uint64_t length;               /* entries waiting */
+	uint32_t oldest_age;           /* seconds the oldest has waited; 0 when empty */
+	uint64_t sent;                 /* delivered since start (RC 1, or 100 for a delete) */
+	uint64_t refused;              /* answers that will not change by retrying (kept) */
+	uint64_t failures;             /* attempts that failed otherwise (no answer, busy) */
+	uint32_t last_error_time;      /* Unix seconds of last_error; 0 = none */
+	char last_error[256];          /* "0.NA/88.100.12: 400 INVALID_ADMIN: ..." */
+	char upstream[80];             /* address in use ("127.0.0.1:2641"), "" = none */
+} idn_outbox_stats_t;
+void idn_registry_outbox_stats(idn_registry_t *r, idn_outbox_stats_t *st);
+

@@ -54,6 +54,10 @@ static int build_success(idn_wire_t *w, void *arg)
 
 static void answer_op(idn_registry_t *r, reg_op_t *op)
 {
+	if (op->internal) {
+		reg_internal_done(op); /* its caller frees it */
+		return;
+	}
 	if (op->rcode == IDN_RC_SUCCESS) {
 		atomic_fetch_add(&r->st_ok, 1);
 		reg_answer_built(op->job, build_success, op, 256 + op->minted_len);
@@ -134,8 +138,10 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 		idn_txn_abort(parent);
 		return false;
 	}
+	r->outbox_added = false;
 	for (reg_op_t *op = batch; op; op = op->next) {
-		op->job->existed = false;
+		if (op->job)
+			op->job->existed = false;
 		if (children) {
 			any |= apply_child(r, parent, op, now);
 			continue;
@@ -160,6 +166,8 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 	}
 	reg_counters_done(r, true);
 	atomic_fetch_add(&r->st_commits, 1);
+	if (r->outbox_added)
+		reg_upstream_kick(r);
 	return true;
 }
 

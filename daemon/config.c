@@ -82,11 +82,6 @@ static const opt_t opts[] = {
 	{ "utc-offset", T_INT, -1440, 1440, "480", N(utc_offset),
 	  "Minutes east of UTC of the node's day boundaries for daily counters and\n"
 	  "quotas (480 = China Standard Time)." },
-	{ "http-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8000", S(http_listen),
-	  "Address of the plain HTTP listener: CNRI's JSON API (/api/...), the handle\n"
-	  "proxy (GET /<handle>) and the node's pages; empty = no plain HTTP." },
-	{ "https-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8443", S(https_listen),
-	  "Address of the HTTPS listener (TLS 1.2 or newer); empty = no HTTPS." },
 	{ "role", T_STR, 0, 0, "secondary", S(role),
 	  "secondary: a secondary node (registers upward when `upstream` is set).\n"
 	  "top: a top-level node; it homes 0.NA/0.NA (the root) besides its own prefix and\n"
@@ -108,6 +103,11 @@ static const opt_t opts[] = {
 	  "300:0.NA/<node-prefix>." },
 	{ "upstream-retry-max", T_INT, 1, 86400, "300", N(upstream_retry_max),
 	  "Seconds between attempts at most: failures back off from 1 s, doubling." },
+	{ "http-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8000", S(http_listen),
+	  "Address of the plain HTTP listener: CNRI's JSON API (/api/...), the handle\n"
+	  "proxy (GET /<handle>) and the node's pages; empty = no plain HTTP." },
+	{ "https-listen", T_ADDR_OPT, 0, 0, "127.0.0.1:8443", S(https_listen),
+	  "Address of the HTTPS listener (TLS 1.2 or newer); empty = no HTTPS." },
 	{ "https-cert", T_PATH, 0, 0, "", S(https_cert),
 	  "PEM certificate (chain) for HTTPS; empty = <data-dir>/https-cert.pem, a\n"
 	  "self-signed certificate generated on first start (with https-key)." },
@@ -354,24 +354,6 @@ static bool prefix_ok(const char *p)
 	return strncasecmp(p, "0.NA", 4) != 0 || (p[4] != 0 && p[4] != '.');
 }
 
-int idn_config_validate(const idn_config_t *c, char *err, size_t errlen)
-{
-	if (!prefix_ok(c->node_prefix)) {
-		snprintf(err, errlen, "node-prefix: '%s' is not a valid prefix (like 88.100)",
-			 c->node_prefix);
-		return IDN_ECONFIG;
-	}
-	if (idn_log_level_parse(c->log_level) < 0) {
-		snprintf(err, errlen, "log-level: '%s' is not one of err, warning, notice, info, debug",
-			 c->log_level);
-		return IDN_ECONFIG;
-	}
-	if (c->public_address[0]) {
-		struct sockaddr_storage ss;
-		unsigned sl;
-		if (idn_parse_hostport(c->public_address, 2641, &ss, &sl) != IDN_OK) {
-			snprintf(err, errlen, "public-address: '%s' is not a numeric address",
-				 c->public_address);
 /* role, and upstream as HOST:PORT entries (HOST a name or an address,
  * [V6]:PORT for IPv6, PORT 1-65535); names are only resolved by the node. */
 static int validate_upstream(const idn_config_t *c, char *err, size_t errlen)
@@ -413,6 +395,24 @@ static int validate_upstream(const idn_config_t *c, char *err, size_t errlen)
 	return IDN_OK;
 }
 
+int idn_config_validate(const idn_config_t *c, char *err, size_t errlen)
+{
+	if (!prefix_ok(c->node_prefix)) {
+		snprintf(err, errlen, "node-prefix: '%s' is not a valid prefix (like 88.100)",
+			 c->node_prefix);
+		return IDN_ECONFIG;
+	}
+	if (idn_log_level_parse(c->log_level) < 0) {
+		snprintf(err, errlen, "log-level: '%s' is not one of err, warning, notice, info, debug",
+			 c->log_level);
+		return IDN_ECONFIG;
+	}
+	if (c->public_address[0]) {
+		struct sockaddr_storage ss;
+		unsigned sl;
+		if (idn_parse_hostport(c->public_address, 2641, &ss, &sl) != IDN_OK) {
+			snprintf(err, errlen, "public-address: '%s' is not a numeric address",
+				 c->public_address);
 			return IDN_ECONFIG;
 		}
 	}

@@ -46,12 +46,12 @@ typedef struct {
 	int auth_timeout;
 	int write_batch;
 	int utc_offset;
-	char http_listen[IDN_CFG_STR];
 	char role[16];                 /* "secondary" or "top" */
 	char upstream[1024];           /* "HOST:PORT,..." of the top-level node; "" = none */
 	char upstream_key[PATH_MAX];
 	char upstream_identity[IDN_CFG_STR];
 	int upstream_retry_max;
+	char http_listen[IDN_CFG_STR];
 	char https_listen[IDN_CFG_STR];
 	char https_cert[PATH_MAX];
 	char https_key[PATH_MAX];

@@ -161,12 +161,6 @@ void reg_counters_free(idn_registry_t *r);
  * when the prefix's first registration of `day` (YYYYMMDD) is made. */
 void reg_mark_enterprise_year(idn_txn_t *t, const uint8_t *prefix, size_t len, const char *day);
 
-/* writer.c */
-void reg_enqueue(idn_registry_t *r, reg_op_t *op);
-void *reg_writer_main(void *arg);
-/* Carry out an authenticated request: reads at once, writes via the writer.
- * Takes ownership of `orig` (may be NULL). */
-void reg_execute(idn_registry_t *r, idn_job_t *job, uint8_t *orig, const idn_msg_t *m,
 /* outbox.c: after a successful local change in t, queue what the top
  * must learn (enterprise prefix handles only); a failure latches t's error. */
 void reg_outbox_hook(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t now);
@@ -180,6 +174,12 @@ int reg_upstream_start(idn_registry_t *r);
 void reg_upstream_kick(idn_registry_t *r);
 void reg_upstream_stop(idn_registry_t *r);
 
+/* writer.c */
+void reg_enqueue(idn_registry_t *r, reg_op_t *op);
+void *reg_writer_main(void *arg);
+/* Carry out an authenticated request: reads at once, writes via the writer.
+ * Takes ownership of `orig` (may be NULL). */
+void reg_execute(idn_registry_t *r, idn_job_t *job, uint8_t *orig, const idn_msg_t *m,
 		 const idn_identity_t *who);
 
 #endif

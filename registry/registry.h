@@ -98,10 +98,6 @@ typedef struct {
 
 int idn_registry_add_counters(idn_registry_t *r, const idn_counter_delta_t *d, size_t n);
 
-/* Parse "INDEX:HANDLE" into an identity; IDN_EINVAL when malformed. */
-int idn_identity_parse(const char *s, idn_identity_t *id);
-
-#endif
 /*
  * Upstream: what must reach the top-level node goes through the store's
  * outbox, written in the same transaction as the local change, and a
@@ -145,3 +141,7 @@ typedef struct {
 } idn_outbox_stats_t;
 void idn_registry_outbox_stats(idn_registry_t *r, idn_outbox_stats_t *st);
 
+/* Parse "INDEX:HANDLE" into an identity; IDN_EINVAL when malformed. */
+int idn_identity_parse(const char *s, idn_identity_t *id);
+
+#endif

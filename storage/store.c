@@ -223,6 +223,8 @@ static int open_dbs(idn_store_t *s)
 		rc = open_opt_db(s, txn, "changelog", &s->changelog, &s->has_changelog);
 	if (!rc)
 		rc = open_opt_db(s, txn, "counters", &s->counters, &s->has_counters);
+	if (!rc)
+		rc = open_opt_db(s, txn, "outbox", &s->outbox, &s->has_outbox);
 	if (!rc && !s->read_only && have < IDN_STORE_SCHEMA) {
 		uint8_t ver[4];
 		idn_put_be32(ver, IDN_STORE_SCHEMA);
@@ -265,8 +267,6 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 		flags |= MDB_RDONLY;
 	if (opts->nosync)
 		flags |= MDB_NOSYNC;
-	if (!rc)
-		rc = open_opt_db(s, txn, "outbox", &s->outbox, &s->has_outbox);
 	int rc = mdb_env_open(s->env, dir, flags, 0640);
 	if (rc) {
 		ret = map_mdb(rc);
@@ -528,6 +528,11 @@ int idn_txn_error(const idn_txn_t *t)
 	return t->ret;
 }
 
+void idn_txn_fail(idn_txn_t *t, int err)
+{
+	txn_fail(t, err ? err : IDN_EINVAL);
+}
+
 int idn_txn_get(idn_txn_t *t, const uint8_t *handle, size_t len, idn_record_t *rec)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
@@ -642,11 +647,6 @@ done:
 void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
-void idn_txn_fail(idn_txn_t *t, int err)
-{
-	txn_fail(t, err ? err : IDN_EINVAL);
-}
-
 	MDB_val k;
 	if (txn_check(t))
 		return;

@@ -96,6 +96,9 @@ int idn_txn_begin(idn_store_t *s, idn_txn_t **out);
 int idn_txn_commit(idn_txn_t *t);   /* frees t, returns its first error */
 void idn_txn_abort(idn_txn_t *t);   /* frees t */
 int idn_txn_error(const idn_txn_t *t);
+/* Latch err (IDN_EINVAL for 0) unless an error is latched already: a caller
+ * that cannot finish its part of the txn makes sure it does not commit. */
+void idn_txn_fail(idn_txn_t *t, int err);
 
 /* Begin a nested txn inside `parent` (LMDB nested txn). The child sees the
  * parent's writes and has its own latched error. idn_txn_commit() of the
@@ -121,9 +124,6 @@ void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
 		 const uint8_t *values, size_t values_len, uint32_t n);
 /* Delete a handle; IDN_ENOTFOUND (latched) if absent. */
 void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len);
-/* Latch err (IDN_EINVAL for 0) unless an error is latched already: a caller
- * that cannot finish its part of the txn makes sure it does not commit. */
-void idn_txn_fail(idn_txn_t *t, int err);
 
 /* True when prefix handle `na` is homed, as seen by t (its own writes included). */
 bool idn_txn_is_homed(idn_txn_t *t, const uint8_t *na, size_t len);

@@ -15,6 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "daemon/upstream.h"
 #include "daemon/volumes.h"
 #include "client/addr.h"
 #include "proto/pkey.h"
@@ -269,7 +270,7 @@ int main(int argc, char **argv)
 	idn_http_t *http = NULL;
 	char cert_path[PATH_MAX + 32], key_path[PATH_MAX + 32], fingerprint[128] = "";
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *outbox_timer = NULL;
 	char err[512];
 	rc = 1;
 
@@ -294,6 +295,11 @@ int main(int argc, char **argv)
 	info.sign_key = node.key;
 	ropts.site = node.site;
 	ropts.site_len = node.site_len;
+	/* Registering upward: the node administrator's key unless told. */
+	ropts.upstream = cfg.upstream;
+	ropts.upstream_identity = cfg.upstream_identity;
+	ropts.upstream_key = cfg.upstream_key[0] ? cfg.upstream_key : node.admin_key_path;
+	ropts.upstream_retry_max = cfg.upstream_retry_max;
 	ropts.sign_key = node.key;
 	ret = idn_registry_new(&ropts, &reg);
 	if (ret) {
@@ -315,6 +321,8 @@ int main(int argc, char **argv)
 	if (node.admin_key_generated)
 		idn_log(5, "generated the node administrator's key %s (identity 300:0.NA/%s)",
 			node.admin_key_path, cfg.node_prefix);
+	if (cfg.upstream[0] && idn_daemon_upstream_start(reg, &node, &cfg) != IDN_OK)
+		goto out_srv;
 
 	/* HTTP(S): the same store, server info and registry as the native
 	 * listeners, so both answer alike. */
@@ -360,6 +368,7 @@ int main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
+	outbox_timer = idn_daemon_upstream_timer(base, reg, &cfg);
 	idn_volumes_attach(&vol, base);
 	if (idn_acct_attach(&acct, base) != 0)
 		idn_log(4, "volume accounting: no flush timer; counts are stored at shutdown only");
@@ -421,6 +430,8 @@ int main(int argc, char **argv)
 	idn_server_stop(srv);
 	/* The last resolution counts, committed by the registry's stop. */
 	idn_acct_final(&acct);
+	if (cfg.upstream[0])
+		idn_daemon_upstream_log(reg, true);
 	idn_registry_stop(reg);
 	idn_registry_stats_t rs;
 	idn_registry_stats(reg, &rs);
@@ -442,6 +453,8 @@ out_base:
 		event_free(sigint);
 	if (sighup)
 		event_free(sighup);
+	if (outbox_timer)
+		event_free(outbox_timer);
 	idn_volumes_deinit(&vol);
 	idn_acct_deinit(&acct);
 	if (base)

@@ -354,6 +354,16 @@ int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint1
 	/* The node's own prefix handle follows the config on every start: its
 	 * site, its administrator and the administrator's keys. */
 	put_prefix_handle(t, n, c->node_prefix, n->admin_pub, n->admin_pub_len, NULL, now);
+	if (strcmp(c->role, "top") == 0) {
+		/* A top-level node is the root: it homes 0.NA/0.NA, so every
+		 * prefix handle 0.NA/x is its business, and the root's record
+		 * names the node administrator (who, as a server administrator,
+		 * admits secondary nodes: idnode prefix create 88.100 ...). */
+		upsert_value(t, "0.NA/0.NA", 1, "HS_SITE", n->site, n->site_len, IDN_PERM_DEFAULT,
+			     now);
+		upsert_admin(t, "0.NA/0.NA", 100, IDN_ADM_ALL, na, 300, now);
+		idn_txn_home(t, (const uint8_t *)"0.NA/0.NA", 9);
+	}
 	if (secret_len) {
 		upsert_value(t, na, 301, "HS_SECKEY", secret, secret_len,
 			     IDN_PERM_ADMIN_READ | IDN_PERM_ADMIN_WRITE, now);

@@ -119,6 +119,19 @@ static const opt_t opts[] = {
 	  "Largest HTTP request body (suffixes K, M, G); larger ones get 413." },
 	{ "http-timeout", T_INT, 1, 3600, "30", N(http_timeout),
 	  "Seconds an HTTP client may take to send a request or read an answer." },
+	{ "recursion", T_BOOL, 0, 1, "yes", N(recursion),
+	  "Resolve handles of prefixes not homed here for clients that set REC (CNRI\n"
+	  "clients do): the prefix record from the local store or the top (`upstream`,\n"
+	  "numeric addresses), referrals followed, the answer relayed and cached.\n"
+	  "no = such requests get RC 301, as without REC." },
+	{ "cache-size", T_SIZE, 1LL << 16, 1LL << 40, "64M", N(cache_size),
+	  "Memory for the recursion cache (prefix records and relayed answers, keys\n"
+	  "included); the least recently used entries go first." },
+	{ "recursion-timeout", T_INT, 100, 60000, "3000", N(recursion_timeout),
+	  "Milliseconds a recursive resolution may take before it is answered RC 2." },
+	{ "negative-ttl", T_INT, 0, 86400, "60", N(negative_ttl),
+	  "Seconds a relayed RC 100 / RC 200 stays cached (CNRI records carry no\n"
+	  "negative TTL); 0 = not cached." },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

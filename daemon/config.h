@@ -58,6 +58,10 @@ typedef struct {
 	int http_threads;
 	long long http_max_body;
 	int http_timeout;
+	bool recursion;
+	long long cache_size;
+	int recursion_timeout;
+	int negative_ttl;
 } idn_config_t;
 
 /* Fill *c with the built-in defaults (the "embedded default config"). */

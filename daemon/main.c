@@ -15,6 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "daemon/recursion.h"
 #include "daemon/upstream.h"
 #include "daemon/volumes.h"
 #include "client/addr.h"
@@ -274,6 +275,14 @@ int main(int argc, char **argv)
 	char err[512];
 	rc = 1;
 
+	/* Foreign handles with REC: the recursor and its cache (the workers
+	 * answer warm entries themselves). */
+	static idn_daemon_recursion_t recursion;
+	ret = idn_daemon_recursion_init(&recursion, &cfg, store, &info, &sopts);
+	if (ret) {
+		idn_log(3, "cannot set up recursion: %s", idn_strerror(ret));
+		goto out_store;
+	}
 	/* Bind first: the site record needs the real port when port 0 was asked. */
 	ret = idn_server_new(&sopts, &srv);
 	if (ret) {
@@ -373,7 +382,9 @@ int main(int argc, char **argv)
 	if (idn_acct_attach(&acct, base) != 0)
 		idn_log(4, "volume accounting: no flush timer; counts are stored at shutdown only");
 
-	ret = idn_server_start(srv);
+	ret = idn_daemon_recursion_start(&recursion);
+	if (ret == IDN_OK)
+		ret = idn_server_start(srv);
 	if (ret) {
 		idn_log(3, "cannot start the workers: %s", idn_strerror(ret));
 		goto out_base;
@@ -428,6 +439,7 @@ int main(int argc, char **argv)
 	 * holds, then the servers free the answers that came back late. */
 	idn_http_stop(http);
 	idn_server_stop(srv);
+	idn_daemon_recursion_stop(&recursion);
 	/* The last resolution counts, committed by the registry's stop. */
 	idn_acct_final(&acct);
 	if (cfg.upstream[0])
@@ -462,9 +474,11 @@ out_base:
 out_srv:
 	idn_http_stop(http);
 	idn_server_stop(srv);
+	idn_daemon_recursion_stop(&recursion);
 	idn_registry_stop(reg);
 	idn_http_free(http);
 	idn_server_free(srv);
+	idn_daemon_recursion_free(&recursion);
 	idn_registry_free(reg);
 	idn_node_deinit(&node);
 out_store:

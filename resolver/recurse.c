@@ -471,7 +471,9 @@ static void handle_answer(rjob_t *j, const uint8_t *msg, size_t len)
 	uint32_t rc = a.m.hdr.rcode;
 	switch (rc) {
 	case IDN_RC_SUCCESS:
-		if (!eq_ci(a.handle.p, a.handle.len, j->req.handle.p, j->req.handle.len)) {
+		/* A bare prefix went out as its prefix handle (direct). */
+		if (!(j->direct ? eq_ci(a.handle.p, a.handle.len, j->ph, j->phlen)
+				: eq_ci(a.handle.p, a.handle.len, j->req.handle.p, j->req.handle.len))) {
 			fail(j, "answer for another handle");
 			return;
 		}

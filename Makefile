@@ -6,9 +6,10 @@
 #   OPT         optimisation flags (default -O2)
 #   BUILD       build folder (default build, or build-san with SANITIZER)
 #   PREFIX      install prefix (default /usr/local); DESTDIR for staged installs
+#   UNITDIR, SYSUSERSDIR, DOCDIR  where install puts the systemd unit, the sysusers entry, README
 #   FUZZ_SECONDS seconds per fuzz target for `make fuzz` (default 60)
 #
-# Targets: all (default), run, test, check, bench, fuzz, install, clean.
+# Targets: all (default), run, test, check, bench, fuzz, install, uninstall, clean.
 #   make run    installs missing Debian packages, builds, starts a demo node
 #   make test   installs, builds with ASan+UBSan, runs every test
 
@@ -22,6 +23,9 @@ BUILD ?= build-san
 endif
 PREFIX ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR ?= $(PREFIX)/share/doc/idnode
 FUZZ_SECONDS ?= 60
 
 PKGS := libevent libevent_pthreads libevent_openssl lmdb openssl libcares jansson
@@ -61,7 +65,7 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test check bench bench-http bench-idis bench-recursion fuzz install clean deps unit integration
+.PHONY: all run test check bench bench-http bench-idis bench-recursion fuzz install uninstall clean deps unit integration
 
 all: deps $(BINS)
 
@@ -112,12 +116,26 @@ bench-http: all
 bench-register: all
 	bench/run-register.sh $(BUILD)
 
+# `make install`: binaries, example config, systemd unit and sysusers entry (README: Operating a node).
+# The unit's /usr/local paths become $(PREFIX)'s. The config is not put in /etc: the operator copies
+# $(PREFIX)/share/idnode/idnode.conf to /etc/idnode/idnode.conf.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/idnode
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/idnode \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 755 $(BUILD)/idnoded $(DESTDIR)$(PREFIX)/sbin/idnoded
 	install -m 755 $(BUILD)/idnode $(DESTDIR)$(PREFIX)/bin/idnode
-	install -m 644 deploy/idnode.conf $(DESTDIR)$(PREFIX)/share/idnode/idnode.conf.example
-	install -m 644 deploy/idnoded.service $(DESTDIR)$(PREFIX)/share/idnode/idnoded.service
+	install -m 644 deploy/idnode.conf $(DESTDIR)$(PREFIX)/share/idnode/idnode.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	sed -e 's|/usr/local/|$(PREFIX)/|g' deploy/idnoded.service > $(DESTDIR)$(UNITDIR)/idnoded.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/idnoded.service
+	install -m 644 deploy/idnode.sysusers $(DESTDIR)$(SYSUSERSDIR)/idnode.conf
+
+# Removes what `make install` put there (not /etc/idnode, not the data directory).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/idnoded $(DESTDIR)$(PREFIX)/bin/idnode \
+		$(DESTDIR)$(PREFIX)/share/idnode/idnode.conf $(DESTDIR)$(DOCDIR)/README.md \
+		$(DESTDIR)$(UNITDIR)/idnoded.service $(DESTDIR)$(SYSUSERSDIR)/idnode.conf
+	rmdir $(DESTDIR)$(PREFIX)/share/idnode $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf build build-san build-fuzz

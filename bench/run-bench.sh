@@ -82,7 +82,7 @@ for count in $COUNTS; do
 		"$B" gen-store --db="$store" --count="$count" --prefix=88.100.12/BENCH- >&2
 	fi
 	: >"$WORK/d.log"
-	taskset -c 0 "$D" --data-dir="$store" --listen=127.0.0.1:0 --workers=1 \
+	taskset -c 0 "$D" --data-dir="$store" --listen=127.0.0.1:0 --workers=1 --rate-limit=0 --write-rate-limit=0 \
 		--log-level=notice 2>"$WORK/d.log" &
 	dpid=$!
 	pids+=("$dpid")

@@ -61,7 +61,7 @@ gen() {
 store="$WORK/store"
 [ -d "$store" ] || "$B" gen-store --db="$store" --count="$COUNT" --prefix=88.100.12/BENCH- >&2
 : >"$WORK/d.log"
-taskset -c 0 "$D" --data-dir="$store" --listen=127.0.0.1:0 --workers=1 --http-listen=127.0.0.1:0 \
+taskset -c 0 "$D" --data-dir="$store" --listen=127.0.0.1:0 --workers=1 --rate-limit=0 --write-rate-limit=0 --http-listen=127.0.0.1:0 \
 	--https-listen= --http-threads=1 --log-level=notice 2>"$WORK/d.log" &
 dpid=$!
 pids+=("$dpid")

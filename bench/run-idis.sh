@@ -23,7 +23,7 @@ for bin in "$B" "$D"; do
 	[ -x "$bin" ] || { echo "run-idis: $bin missing (make first)" >&2; exit 1; }
 done
 
-taskset -c 0 "$D" --data-dir="$WORK/data" --listen=127.0.0.1:0 --workers=1 --demo \
+taskset -c 0 "$D" --data-dir="$WORK/data" --listen=127.0.0.1:0 --workers=1 --rate-limit=0 --write-rate-limit=0 --demo \
 	--http-listen= --https-listen= --log-level=notice 2>"$WORK/d.log" &
 dpid=$!
 for _ in $(seq 200); do

@@ -46,7 +46,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 # start_daemon DATA_DIR: idnoded with the demo enterprise on core 0; sets dpid, addr.
 start_daemon() {
 	: >"$WORK/d.log"
-	taskset -c 0 "$D" --data-dir="$1" --listen=127.0.0.1:0 --workers=1 --demo \
+	taskset -c 0 "$D" --data-dir="$1" --listen=127.0.0.1:0 --workers=1 --rate-limit=0 --write-rate-limit=0 --demo \
 		--log-level=notice 2>"$WORK/d.log" &
 	dpid=$!
 	pids+=("$dpid")

@@ -413,6 +413,18 @@ void idn_acct_metrics(void *arg, struct idn_metrics *m)
 		m->requests = q.requests;
 		m->malformed = q.malformed;
 		m->tcp_connections = idn_server_tcp_conns(a->srv);
+		m->rate_limited_udp_dropped = q.rate_limited_udp_dropped;
+		m->rate_limited_answered = q.rate_limited_answered;
+		m->udp_answers_capped = q.udp_answers_capped;
+		m->tcp_refused_per_address = q.tcp_refused_per_address;
+		m->tcp_refused_total = q.tcp_refused_total;
+		m->tcp_slow_closed = q.tcp_slow_closed;
+		m->oversized_requests = q.oversized_requests;
+	}
+	if (a->http) {
+		idn_query_stats_t hq;
+		idn_http_stats(a->http, &hq);
+		m->rate_limited_answered += hq.rate_limited_answered;
 	}
 	idn_outbox_stats_t ob;
 	memset(&ob, 0, sizeof(ob));

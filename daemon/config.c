@@ -53,6 +53,41 @@ static const opt_t opts[] = {
 	  "Open TCP connections allowed per worker." },
 	{ "udp-reassembly-timeout", T_INT, 1, 60, "5", N(udp_reassembly_timeout),
 	  "Seconds to wait for all datagrams of a multi-packet UDP request." },
+	{ "rate-limit", T_INT, 0, 1000000, "2000", N(rate_limit),
+	  "Resolution requests a second per source address (IPv4 address, IPv6 /64),\n"
+	  "per worker; 0 = no limit. Over it: UDP requests are dropped (a few a second\n"
+	  "are answered RC 603), TCP and HTTP ones answered RC 603 / HTTP 429.\n"
+	  "Loopback sources are limited too." },
+	{ "rate-burst", T_INT, 0, 100000000, "4000", N(rate_burst),
+	  "Resolution requests a source may send at once (bucket size); 0 = 2 x rate-limit." },
+	{ "write-rate-limit", T_INT, 0, 1000000, "500", N(write_rate_limit),
+	  "Administrative requests (writes, logins, lists) a second per source address,\n"
+	  "per worker, on connections not logged in (IDIS OC 2001: those are bounded by\n"
+	  "the quotas) and over HTTP; 0 = no limit. Over it: RC 603 (HTTP 429)." },
+	{ "write-rate-burst", T_INT, 0, 100000000, "1000", N(write_rate_burst),
+	  "Administrative requests a source may send at once; 0 = 2 x write-rate-limit." },
+	{ "rate-limit-answers", T_INT, 0, 1000, "5", N(rate_limit_answers),
+	  "UDP requests over the rate answered RC 603 per second per source (the rest\n"
+	  "are dropped: answering a flood would help a reflection attack)." },
+	{ "udp-max-answer", T_INT, 492, 262144, "1968", N(udp_max_answer),
+	  "Largest answer message sent over UDP (1968 = 4 datagrams of 492 bytes);\n"
+	  "larger answers get RC 2 \"use TCP\" (CNRI clients retry over TCP at once), so\n"
+	  "the node cannot amplify spoofed requests by more than that." },
+	{ "max-request", T_INT, 1024, 262144, "262144", N(max_request),
+	  "Largest request message in bytes (TCP framing, UDP reassembly); larger ones get\n"
+	  "RC 4 and the TCP connection is closed." },
+	{ "tcp-max-per-address", T_INT, 1, 1000000, "256", N(tcp_max_per_address),
+	  "Open TCP connections per source address (IPv6 /64), all workers together." },
+	{ "max-connections", T_INT, 1, 10000000, "16384", N(max_connections),
+	  "Open TCP connections in total, all workers together." },
+	{ "tcp-slow-timeout", T_INT, 1, 3600, "10", N(tcp_slow_timeout),
+	  "Seconds a TCP client may take to send a whole request once it began one, or\n"
+	  "to read the answers waiting for it; then it gets RC 4 and is closed." },
+	{ "max-values", T_INT, 1, 2048, "2048", N(max_values),
+	  "Values one handle may hold (creates and added values); RC 202 beyond." },
+	{ "max-handle-length", T_INT, 16, 500, "255", N(max_handle_length),
+	  "Bytes of a handle that may be created (RC 102 beyond). The protocol allows\n"
+	  "2048, the store keys at most 511." },
 	{ "map-size", T_SIZE, 1LL << 20, 1LL << 42, "64G", N(map_size),
 	  "Largest size of the LMDB store (sparse file; suffixes K, M, G, T)." },
 	{ "log-level", T_STR, 0, 0, "info", S(log_level),

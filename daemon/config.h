@@ -35,6 +35,9 @@ typedef struct {
 	int tcp_idle_timeout;
 	int tcp_max_connections;
 	int udp_reassembly_timeout;
+	int rate_limit, rate_burst, write_rate_limit, write_rate_burst, rate_limit_answers;
+	int udp_max_answer, max_request, tcp_max_per_address, max_connections, tcp_slow_timeout;
+	int max_values, max_handle_length;
 	long long map_size;
 	char log_level[IDN_CFG_STR];
 	bool demo;

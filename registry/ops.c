@@ -212,6 +212,18 @@ static int find_index(const idn_value_t *v, uint32_t n, uint32_t index)
 }
 
 /* Indexes must be positive Java ints and unique within the request. */
+/* The configured write limits (registry.h), defaults filled in. */
+static uint32_t reg_max_values(const idn_registry_t *r)
+{
+	return r->o.max_values && r->o.max_values < IDN_MAX_VALUES ? r->o.max_values
+								   : IDN_MAX_VALUES;
+}
+
+static uint32_t reg_max_handle_len(const idn_registry_t *r)
+{
+	return r->o.max_handle_len ? r->o.max_handle_len : 255;
+}
+
 static bool check_new_values(reg_op_t *op, const idn_value_t *v, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
@@ -408,8 +420,10 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 	}
 	/* The handle to create, minted when asked: the text given plus a UUID. */
 	size_t hl = vr.handle.len;
-	if (hl + 40 > sizeof(op->minted)) {
-		fail(op, IDN_RC_INVALID_HANDLE, "Handle too long");
+	size_t minted = hl + ((m->hdr.opflag & IDN_OF_MINT) ? 36 : 0);
+	if (hl + 40 > sizeof(op->minted) || minted > reg_max_handle_len(r)) {
+		failf(op, IDN_RC_INVALID_HANDLE, "Handle too long (over %u bytes)",
+		      (unsigned)reg_max_handle_len(r));
 		return;
 	}
 	memcpy(op->minted, vr.handle.p, hl);
@@ -442,6 +456,11 @@ static void do_create(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 	}
 	if (!check_new_values(op, nv, n))
 		return;
+	if (n > reg_max_values(r)) {
+		failf(op, IDN_RC_INVALID_VALUE, "Too many values in one handle (over %u)",
+		      (unsigned)reg_max_values(r));
+		return;
+	}
 
 	idn_record_t old;
 	int ret = idn_txn_get(t, h, hl, &old);
@@ -756,7 +775,7 @@ static void do_values(idn_registry_t *r, idn_txn_t *t, reg_op_t *op, uint32_t no
 		if (!drop)
 			ov[out++] = ov[i];
 	}
-	if (out + nn > IDN_MAX_VALUES) {
+	if (out + nn > reg_max_values(r)) {
 		fail(op, IDN_RC_INVALID_VALUE, "Too many values in one handle");
 		return;
 	}

@@ -48,6 +48,10 @@ typedef struct {
 	uint64_t quota_identifiers;    /* default per enterprise prefix, 0 = none */
 	uint64_t quota_daily;          /* default registrations per day, 0 = none */
 	int utc_offset;                /* seconds east of UTC for day counters */
+	/* Abuse limits on writes: values in one handle (0 = IDN_MAX_VALUES)
+	 * and bytes of a handle created (0 = 255); RC 202 / RC 102 beyond. */
+	uint32_t max_values;
+	uint32_t max_handle_len;
 	/* The server's private key: answers to requests with CT are signed
 	 * with it (NULL: the listener's job ctx decides). Borrowed. */
 	const idn_pkey_t *sign_key;

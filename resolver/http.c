@@ -11,6 +11,7 @@
 
 #include "client/addr.h"
 #include "resolver/http_int.h"
+#include "resolver/ratelimit.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8000"
 #define DEFAULT_TLS_LISTEN "127.0.0.1:8443"
@@ -150,6 +151,28 @@ static void set_callback(http_ctx_t *c, const char *v)
 	c->callback[n] = 0;
 }
 
+/* The native listeners' limits, per HTTP thread: reads against the
+ * resolution bucket, everything else against writes. The connection stays
+ * open (keep-alive clients slow down and go on). */
+static bool over_rate(http_thread_t *t, http_ctx_t *c)
+{
+	struct evhttp_connection *ec = evhttp_request_get_connection(c->req);
+	const struct sockaddr *sa = ec ? evhttp_connection_get_addr(ec) : NULL;
+	if (!sa)
+		return false;
+	bool read = c->method == EVHTTP_REQ_GET || c->method == EVHTTP_REQ_HEAD ||
+		    c->method == EVHTTP_REQ_OPTIONS;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (idn_rl_take(t->rl, idn_rl_key(sa), read ? IDN_RL_RESOLVE : IDN_RL_WRITE, now) ==
+	    IDN_RL_PASS)
+		return false;
+	t->q.stats.rate_limited_answered++;
+	http_reply_error(c, 429, IDN_RC_REQUEST_LIMIT_DAILY, "Request rate limit exceeded");
+	return true;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	http_thread_t *t = arg;
@@ -176,6 +199,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 			set_callback(&c, v);
 	}
 	t->q.now = (uint32_t)time(NULL);
+	if (t->rl && over_rate(t, &c))
+		return;
 	route(&c);
 	if (!c.replied)
 		http_reply_error(&c, 500, IDN_RC_ERROR, "Internal server error: no answer");
@@ -244,6 +269,7 @@ static void thread_free(http_thread_t *t)
 	if (t->base)
 		event_base_free(t->base);
 	idn_reader_free(t->reader);
+	idn_ratelimit_free(t->rl);
 	free(t->scratch);
 	free(t->body_buf);
 	free(t);
@@ -266,6 +292,17 @@ static int thread_new(idn_http_t *h, int id, http_thread_t **out)
 	if ((ret = idn_reader_new(h->opts.store, &t->reader)))
 		goto fail;
 	idn_query_init(&t->q, t->reader, h->opts.info, IDN_TR_HTTP);
+	idn_ratelimit_opts_t rlo = {
+		.rate = { (uint32_t)h->opts.rate_limit, (uint32_t)h->opts.write_rate_limit },
+		.burst = { (uint32_t)h->opts.rate_burst, (uint32_t)h->opts.write_rate_burst },
+	};
+	if (h->opts.rate_limit < 0 || h->opts.write_rate_limit < 0 || h->opts.rate_burst < 0 ||
+	    h->opts.write_rate_burst < 0) {
+		ret = IDN_EINVAL;
+		goto fail;
+	}
+	if ((ret = idn_ratelimit_new(&rlo, &t->rl)))
+		goto fail;
 	if ((ret = http_jobs_setup(t)))
 		goto fail;
 	for (int k = 0; k < 2; k++) {

@@ -62,6 +62,10 @@ typedef struct {
 	size_t max_body;             /* request body bytes (0 = 16 MiB); over: 413 */
 	size_t max_headers;          /* request line + headers bytes (0 = 64 KiB) */
 	int timeout;                 /* seconds to read a request / write an answer (0 = 30) */
+	/* Per source address and thread, as the native listeners (0 = off):
+	 * GET/HEAD count as resolutions, other methods as writes; over the
+	 * rate: 429 {"responseCode":603,"message":"Request rate limit exceeded"}. */
+	int rate_limit, rate_burst, write_rate_limit, write_rate_burst;
 	idn_store_t *store;
 	const idn_server_info_t *info;
 	const idn_dispatch_t *dispatch; /* operations other than OC 1/2; NULL = RC 5 */

@@ -121,6 +121,7 @@ struct http_thread {
 	uint8_t *scratch;         /* HTTP_SCRATCH_LEN bytes */
 	struct evbuffer *out;     /* reply body being built */
 	uint8_t *body_buf;        /* request body copy for parsing, grown as needed */
+	struct idn_ratelimit *rl; /* per-source request rates (NULL = off) */
 	size_t body_cap;
 
 	/* jobs coming back from the dispatch table (any thread) */

@@ -105,6 +105,24 @@ void idn_metrics_text(const idn_metrics_t *m, struct evbuffer *b)
 	one(b, "idnode_tcp_connections", "gauge", "Open native TCP connections.",
 	    m->tcp_connections);
 
+	head(b, "idnode_rate_limited_total", "counter",
+	     "Requests over a per-source rate limit, by what happened to them.");
+	evbuffer_add_printf(b, "idnode_rate_limited_total{action=\"dropped\"} %llu\n",
+			    (unsigned long long)m->rate_limited_udp_dropped);
+	evbuffer_add_printf(b, "idnode_rate_limited_total{action=\"answered\"} %llu\n",
+			    (unsigned long long)m->rate_limited_answered);
+	one(b, "idnode_udp_answers_capped_total", "counter",
+	    "UDP answers over udp-max-answer replaced by RC 2 \"use TCP\".", m->udp_answers_capped);
+	head(b, "idnode_tcp_refused_total", "counter", "TCP connections refused, by limit.");
+	evbuffer_add_printf(b, "idnode_tcp_refused_total{limit=\"per_address\"} %llu\n",
+			    (unsigned long long)m->tcp_refused_per_address);
+	evbuffer_add_printf(b, "idnode_tcp_refused_total{limit=\"total\"} %llu\n",
+			    (unsigned long long)m->tcp_refused_total);
+	one(b, "idnode_tcp_slow_closed_total", "counter",
+	    "TCP connections closed by tcp-slow-timeout.", m->tcp_slow_closed);
+	one(b, "idnode_oversized_requests_total", "counter",
+	    "Native requests over max-request (answered RC 4 or dropped).", m->oversized_requests);
+
 	one(b, "idnode_volume_flushes_total", "counter",
 	    "Resolution counters handed to the registry (once a second).", m->flushes);
 	one(b, "idnode_volume_flush_errors_total", "counter",

@@ -43,6 +43,10 @@ typedef struct idn_metrics {
 	uint64_t commits, queue, writes_ok, writes_refused, auth_ok, auth_failed;
 	/* the native listeners */
 	uint64_t requests, malformed, tcp_connections;
+	/* the abuse limits (native listeners and HTTP threads summed;
+	 * idn_query_stats_t's fields of the same names) */
+	uint64_t rate_limited_udp_dropped, rate_limited_answered, udp_answers_capped;
+	uint64_t tcp_refused_per_address, tcp_refused_total, tcp_slow_closed, oversized_requests;
 	/* the volume accounting */
 	uint64_t flushes, flush_errors;
 	int64_t last_flush;            /* Unix seconds, 0 = none yet */

@@ -77,6 +77,14 @@ typedef struct {
 	/* OC 1 answers by transport (enum idn_transport) and result (the
 	 * answer's response code, IDN_RES_*): the volume accounting's source. */
 	uint64_t res[IDN_QS_TRANSPORTS][IDN_RES_COUNT];
+	/* Abuse limits (resolver/ratelimit.h), counted by the listeners. */
+	uint64_t rate_limited_udp_dropped; /* UDP requests over the rate, dropped */
+	uint64_t rate_limited_answered;    /* requests over the rate answered RC 603 / HTTP 429 */
+	uint64_t udp_answers_capped;       /* UDP answers over udp-max-answer, replaced by "use TCP" */
+	uint64_t tcp_refused_per_address;  /* connections refused: tcp-max-per-address */
+	uint64_t tcp_refused_total;        /* connections refused: max-connections / tcp-max-connections */
+	uint64_t tcp_slow_closed;          /* connections closed by tcp-slow-timeout */
+	uint64_t oversized_requests;       /* requests over max-request (TCP framing, UDP reassembly) */
 } idn_query_stats_t;
 
 typedef struct {

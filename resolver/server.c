@@ -167,6 +167,7 @@ static void worker_free(worker_t *w)
 	if (w->base)
 		event_base_free(w->base);
 	idn_reader_free(w->reader);
+	idn_ratelimit_free(w->rl);
 	free(w->scratch);
 	free(w);
 }
@@ -186,6 +187,16 @@ static int worker_new(idn_server_t *s, int id, worker_t **out)
 		goto fail;
 	ret = idn_reader_new(s->opts.store, &w->reader);
 	if (ret)
+		goto fail;
+	/* Per worker: no locks on the request path. A source whose requests
+	 * the kernel spreads over several workers (new source ports) gets up
+	 * to that many times the rate; one socket's flood stays on one. */
+	idn_ratelimit_opts_t rlo = {
+		.rate = { (uint32_t)s->opts.rate_limit, (uint32_t)s->opts.write_rate_limit },
+		.burst = { (uint32_t)s->opts.rate_burst, (uint32_t)s->opts.write_rate_burst },
+		.answers = (uint32_t)s->opts.rate_limit_answers,
+	};
+	if ((ret = idn_ratelimit_new(&rlo, &w->rl)))
 		goto fail;
 	idn_query_init(&w->q, w->reader, s->opts.info, IDN_TR_UDP);
 	w->q.dispatch = s->opts.dispatch;
@@ -223,7 +234,26 @@ int idn_server_new(const idn_server_opts_t *opts, idn_server_t **out)
 		s->opts.tcp_max_conns = 1024;
 	if (s->opts.udp_reassembly_timeout <= 0)
 		s->opts.udp_reassembly_timeout = 5;
+	if (s->opts.udp_max_answer <= 0)
+		s->opts.udp_max_answer = 4 * IDN_UDP_CHUNK;
+	if (s->opts.max_request <= 0 || s->opts.max_request > IDN_MAX_MESSAGE_LEN)
+		s->opts.max_request = IDN_MAX_MESSAGE_LEN;
+	if (s->opts.tcp_max_per_address <= 0)
+		s->opts.tcp_max_per_address = 256;
+	if (s->opts.max_connections <= 0)
+		s->opts.max_connections = 16384;
+	if (s->opts.tcp_slow_timeout <= 0)
+		s->opts.tcp_slow_timeout = 10;
+	if (s->opts.rate_limit < 0 || s->opts.write_rate_limit < 0 || s->opts.rate_burst < 0 ||
+	    s->opts.write_rate_burst < 0 || s->opts.rate_limit_answers < 0) {
+		free(s);
+		return IDN_EINVAL;
+	}
 	int ret = idn_parse_hostport(opts->listen, 2641, &s->addr, &s->addrlen);
+	if (ret)
+		goto fail;
+	ret = idn_connlimit_new((uint32_t)s->opts.tcp_max_per_address,
+				(uint32_t)s->opts.max_connections, &s->conns);
 	if (ret)
 		goto fail;
 	s->workers = calloc((size_t)opts->workers, sizeof(*s->workers));
@@ -301,5 +331,6 @@ void idn_server_free(idn_server_t *s)
 	for (int i = 0; i < s->nworkers; i++)
 		worker_free(s->workers[i]);
 	free(s->workers);
+	idn_connlimit_free(s->conns);
 	free(s);
 }

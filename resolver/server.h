@@ -52,6 +52,18 @@ typedef struct {
 	 * cache the workers answer warm ones from; NULL = answer RC 301. */
 	const idn_dispatch_t *recurse;
 	struct idn_rcc *rcache;
+	/* Abuse limits. Rates: 0 = off (the daemon's defaults are in its
+	 * config); the others: 0 = the default named. */
+	int rate_limit;              /* resolution requests/s per source (UDP, TCP) */
+	int rate_burst;              /* 0 = 2 x rate_limit */
+	int write_rate_limit;        /* admin requests/s per source (TCP) */
+	int write_rate_burst;        /* 0 = 2 x write_rate_limit */
+	int rate_limit_answers;      /* over-limit UDP requests answered RC 603 per second per source */
+	int udp_max_answer;          /* largest answer message over UDP (0 = 1968: 4 datagrams) */
+	int max_request;             /* largest request MessageLength (0 = IDN_MAX_MESSAGE_LEN) */
+	int tcp_max_per_address;     /* TCP connections per source, all workers (0 = 256) */
+	int max_connections;         /* TCP connections, all workers (0 = 16384) */
+	int tcp_slow_timeout;        /* seconds for a partial request or unread answers (0 = 10) */
 } idn_server_opts_t;
 
 /* Bind the sockets and set up the workers. Errors: negative errno

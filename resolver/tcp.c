@@ -42,6 +42,8 @@ void conn_free(conn_t *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->w->tcp_conns--;
+	if (c->counted)
+		idn_connlimit_release(c->w->srv->conns, c->src);
 	if (c->ev)
 		event_free(c->ev);
 	if (c->fd >= 0)
@@ -119,6 +121,23 @@ static bool can_read(const conn_t *c)
 	       c->outstanding < CONN_MAX_JOBS && c->slot_bytes < OUT_HIGH;
 }
 
+/* Over the rate: RC 603 (the IDIS SDK decodes it; CNRI clients report it)
+ * and the connection stays open, so a client that slows down goes on. */
+static bool answer_limited(conn_t *c)
+{
+	worker_t *w = c->w;
+	idn_resp_ctx_t ctx;
+	idn_query_resp_ctx(&w->q, &ctx);
+	w->q.stats.rate_limited_answered++;
+	size_t n = conn_put_error(c, &w->q.msg, &ctx, IDN_RC_REQUEST_LIMIT_DAILY,
+				  "Request rate limit exceeded");
+	if (n == 0) {
+		c->closing = true;
+		return false;
+	}
+	return slots_hold_tail(c, n, false);
+}
+
 /* Answer one complete request held at `msg`; returns false to stop reading. */
 static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 {
@@ -126,6 +145,17 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 	idn_query_t *q = &w->q;
 	q->transport = IDN_TR_TCP;
 	int st = idn_query_consume(q, msg, len);
+	/* Decoded requests count against the source's bucket: admin ones
+	 * (jobs) against writes, the rest against resolution. A connection
+	 * logged in (IDIS OC 2001) is an authenticated enterprise: its writes
+	 * are bounded by its quotas, not by the rate (bulk imports pipeline
+	 * tens of thousands a second). */
+	if ((st == IDN_Q_PRODUCE && !q->decode_err) ||
+	    (st == IDN_Q_ASYNC && !c->state.identity.valid)) {
+		int kind = st == IDN_Q_ASYNC ? IDN_RL_WRITE : IDN_RL_RESOLVE;
+		if (idn_rl_take(w->rl, c->src, kind, w->now_us) != IDN_RL_PASS)
+			return answer_limited(c);
+	}
 	if (st == IDN_Q_ASYNC)
 		return job_submit(c, msg, len);
 	size_t produced = 0;
@@ -171,9 +201,9 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 	return true;
 }
 
-/* The envelope says the message is longer than we accept: answer RC 4 and
- * close, since the rest of the stream can no longer be framed. */
-static void refuse_length(conn_t *c, const uint8_t *envbytes)
+/* RC 4 in the terms of the envelope at `envbytes`, then close: the rest of
+ * the stream can no longer be framed (or the peer is too slow to wait for). */
+static void refuse_envelope(conn_t *c, const uint8_t *envbytes, const char *text)
 {
 	worker_t *w = c->w;
 	idn_envelope_t env;
@@ -187,13 +217,12 @@ static void refuse_length(conn_t *c, const uint8_t *envbytes)
 	if (conn_out_reserve(c, 4096)) {
 		idn_wire_t o;
 		idn_wire_init(&o, c->out + c->out_len, c->out_cap - c->out_len);
-		if (idn_query_error_for_envelope(&w->q, &env, IDN_RC_PROTOCOL_ERROR,
-						 "Invalid message length", &o) == IDN_OK) {
+		if (idn_query_error_for_envelope(&w->q, &env, IDN_RC_PROTOCOL_ERROR, text, &o) ==
+		    IDN_OK) {
 			c->out_len += idn_wire_offset(&o);
 			slots_hold_tail(c, idn_wire_offset(&o), true);
 		}
 	}
-	worker_log_bad(w, (struct sockaddr *)&c->peer, "message length over the limit");
 	c->closing = true;
 }
 
@@ -206,8 +235,10 @@ static void process_input(conn_t *c)
 	while (can_read(c) && c->in_len - pos >= IDN_ENVELOPE_LEN) {
 		const uint8_t *m = c->in + pos;
 		uint32_t mlen = idn_get_be32(m + 16);
-		if (mlen > IDN_MAX_MESSAGE_LEN) {
-			refuse_length(c, m);
+		if (mlen > (uint32_t)w->srv->opts.max_request) {
+			w->q.stats.oversized_requests++;
+			worker_log_bad(w, (struct sockaddr *)&c->peer, "message length over the limit");
+			refuse_envelope(c, m, "Invalid message length");
 			break;
 		}
 		size_t total = IDN_ENVELOPE_LEN + (size_t)mlen;
@@ -215,6 +246,7 @@ static void process_input(conn_t *c)
 			break;
 		if (!began) {
 			w->q.now = (uint32_t)time(NULL);
+			w->now_us = worker_clock_us();
 			if (idn_reader_begin(w->reader) != IDN_OK)
 				break;
 			began = true;
@@ -229,6 +261,9 @@ static void process_input(conn_t *c)
 	if (pos > 0) {
 		memmove(c->in, c->in + pos, c->in_len - pos);
 		c->in_len -= pos;
+		/* What is left began arriving now, as far as the slow-client
+		 * timeout is concerned. */
+		c->in_since = c->in_len ? w->q.now : 0;
 	}
 	worker_publish(w);
 }
@@ -241,17 +276,21 @@ static bool flush_output(conn_t *c)
 		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
-			c->last_active = c->w->q.now;
+			c->last_active = c->out_since = c->w->q.now;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!c->out_since)
+				c->out_since = c->w->q.now;
 			return true;
+		}
 		conn_close(c);
 		return false;
 	}
 	c->out_off = c->out_len = 0;
+	c->out_since = 0;
 	return true;
 }
 
@@ -297,6 +336,8 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 			}
 			c->in_len += (size_t)n;
 			c->last_active = w->q.now;
+			if (!c->in_since)
+				c->in_since = w->q.now;
 			if (c->in_len < c->in_cap)
 				break;
 			process_input(c); /* a full buffer: make room by answering */
@@ -334,6 +375,51 @@ void conn_update(conn_t *c)
 	update(c, false);
 }
 
+/*
+ * Slow clients: a request begun tcp_slow_timeout ago and still not whole
+ * (one byte a second keeps a connection from being idle, not from being
+ * slow), or answers the peer has not read for that long. The first gets
+ * RC 4 "Read timed out" (CNRI's text) when its envelope is in; both close.
+ * Connections with jobs out or reading paused by our own backlog are not
+ * the peer's fault and are left alone.
+ */
+static bool is_slow(const conn_t *c, uint32_t now, uint32_t limit)
+{
+	if (c->dead || c->closing || c->outstanding)
+		return false;
+	if (c->out_off < c->out_len)
+		return c->out_since && now - c->out_since >= limit;
+	return c->in_len && c->in_since && now - c->in_since >= limit;
+}
+
+static void sweep_slow(worker_t *w, uint32_t now)
+{
+	uint32_t limit = (uint32_t)w->srv->opts.tcp_slow_timeout;
+	bool closed = false;
+	w->q.now = now;
+	conn_t *next;
+	for (conn_t *c = w->conns; c; c = next) {
+		next = c->next;
+		if (!is_slow(c, now, limit))
+			continue;
+		w->q.stats.tcp_slow_closed++;
+		closed = true;
+		worker_log_bad(w, (struct sockaddr *)&c->peer, "slow client closed");
+		if (c->out_off < c->out_len || c->in_len < IDN_ENVELOPE_LEN) {
+			conn_close(c);
+			continue;
+		}
+		refuse_envelope(c, c->in, "Read timed out");
+		c->in_len = 0;
+		/* The answer goes out now if the peer reads; if it does not, the
+		 * next sweeps find its output stalled and close it. */
+		c->out_since = now;
+		conn_update(c);
+	}
+	if (closed)
+		worker_publish(w);
+}
+
 /* Once a second: close connections idle (or stalled) for too long. */
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -347,23 +433,45 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 		if (!c->dead && c->outstanding == 0 && now - c->last_active >= idle)
 			conn_free(c);
 	}
+	sweep_slow(w, now);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	worker_t *w = arg;
+	w->q.now = (uint32_t)time(NULL);
 	if (w->tcp_conns >= w->srv->opts.tcp_max_conns) {
+		w->q.stats.tcp_refused_total++;
+		worker_publish(w);
 		worker_log_bad(w, sa, "connection refused: too many connections");
+		close(fd);
+		return;
+	}
+	/* Shared with the other workers: the kernel spreads one address's
+	 * connections over all of them. */
+	uint64_t src = idn_rl_key(sa);
+	int why = idn_connlimit_acquire(w->srv->conns, src);
+	if (why != IDN_CL_OK) {
+		if (why == IDN_CL_PER_ADDRESS)
+			w->q.stats.tcp_refused_per_address++;
+		else
+			w->q.stats.tcp_refused_total++;
+		worker_publish(w);
+		worker_log_bad(w, sa, why == IDN_CL_PER_ADDRESS
+				      ? "connection refused: too many from this address"
+				      : "connection refused: too many connections");
 		close(fd);
 		return;
 	}
 	conn_t *c = calloc(1, sizeof(*c));
 	if (!c || !(c->in = malloc(IN_INITIAL))) {
 		free(c);
+		idn_connlimit_release(w->srv->conns, src);
 		close(fd);
 		return;
 	}
+	c->src = src;
 	c->w = w;
 	c->fd = fd;
 	c->in_cap = IN_INITIAL;
@@ -379,9 +487,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 			event_free(c->ev);
 		free(c->in);
 		free(c);
+		idn_connlimit_release(w->srv->conns, src);
 		close(fd);
 		return;
 	}
+	c->counted = true;
 	w->tcp_conns++;
 	c->next = w->conns;
 	if (c->next)

@@ -52,6 +52,10 @@ typedef struct conn {
 	bool kicked;              /* on the worker's list of connections to update */
 	struct conn *kick_next;
 	uint32_t last_active;     /* Unix seconds */
+	uint32_t in_since;        /* when the partial request in `in` began (0 = none) */
+	uint32_t out_since;       /* when the pending output last moved (0 = none pending) */
+	uint64_t src;             /* rate-limit / connection-count key of the peer */
+	bool counted;             /* holds a slot in the server's connection counts */
 	struct sockaddr_storage peer;
 	uint8_t *in;
 	size_t in_len, in_cap;

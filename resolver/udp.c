@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/respond.h"
 #include "resolver/tcp_conn.h"
 
 /*
@@ -75,6 +76,57 @@ static void udp_send_msg(worker_t *w, const struct sockaddr_storage *to, socklen
 	}
 }
 
+/*
+ * The amplification cap: an answer over udp_max_answer message bytes is
+ * not sent as multi-packet UDP. The client gets RC 2 "use TCP" instead:
+ * CNRI's HandleResolver turns an RC 2 answer into an exception
+ * (sendRequestToInterface) and its protocol loop (sendRequestToServer)
+ * goes straight on to TCP, one round trip later; silence would cost it its
+ * whole UDP retry schedule (0.5 + 1 + 1.5 s) first, and any other code is
+ * handed to the application as the answer. The IDIS SDK speaks TCP only.
+ */
+static bool udp_over_cap(worker_t *w, size_t len)
+{
+	return len > IDN_ENVELOPE_LEN + (size_t)w->srv->opts.udp_max_answer;
+}
+
+static void udp_send_capped(worker_t *w, const struct sockaddr_storage *to, socklen_t tolen,
+			    const idn_msg_t *req, const idn_resp_ctx_t *ctx)
+{
+	uint8_t buf[IDN_UDP_PACKET_MAX * 2];
+	idn_wire_t o;
+	idn_wire_init(&o, buf, sizeof(buf));
+	w->q.stats.udp_answers_capped++;
+	if (idn_resp_error(&o, req, ctx, IDN_RC_ERROR, "Answer too large for UDP; use TCP") ==
+	    IDN_OK)
+		udp_send_msg(w, to, tolen, buf, idn_wire_offset(&o));
+}
+
+/* Over the rate: most are dropped (answering a flood feeds a reflection);
+ * the first few a second get RC 603 so a real client learns why. */
+static void udp_limited(worker_t *w, const struct sockaddr_storage *from, socklen_t fromlen,
+			const uint8_t *buf, size_t len, int verdict)
+{
+	idn_query_t *q = &w->q;
+	if (verdict != IDN_RL_ANSWER || (len >= IDN_ENVELOPE_LEN && (buf[2] & IDN_ENV_TC))) {
+		q->stats.rate_limited_udp_dropped++;
+		return;
+	}
+	q->transport = IDN_TR_UDP;
+	if (idn_query_consume(q, buf, len) == IDN_Q_DROP || q->decode_err) {
+		q->stats.rate_limited_udp_dropped++;
+		return;
+	}
+	idn_resp_ctx_t ctx;
+	idn_query_resp_ctx(q, &ctx);
+	idn_wire_t o;
+	idn_wire_init(&o, w->scratch, SCRATCH_LEN);
+	q->stats.rate_limited_answered++;
+	if (idn_resp_error(&o, &q->msg, &ctx, IDN_RC_REQUEST_LIMIT_DAILY,
+			   "Request rate limit exceeded") == IDN_OK)
+		udp_send_msg(w, from, fromlen, w->scratch, idn_wire_offset(&o));
+}
+
 /* A request answered later (recursion): the job keeps a copy and the
  * peer's address; a client that gets no answer retries, so running out of
  * memory only drops it. */
@@ -100,6 +152,10 @@ void udp_job_answer(worker_t *w, pending_t *p)
 		size_t n = IDN_ENVELOPE_LEN + (size_t)idn_get_be32(m + 16);
 		if (n > left)
 			break;
+		if (udp_over_cap(w, n)) {
+			udp_send_capped(w, &p->job.peer, p->peerlen, &p->job.msg, &p->job.ctx);
+			break;
+		}
 		udp_send_msg(w, &p->job.peer, p->peerlen, m, n);
 		m += n;
 		left -= n;
@@ -126,6 +182,12 @@ static void process(worker_t *w, const struct sockaddr_storage *from, socklen_t 
 			return;
 		if (st == IDN_Q_ASYNC) {
 			udp_job_submit(w, from, fromlen, buf, len);
+			break;
+		}
+		if (udp_over_cap(w, idn_wire_offset(&out))) {
+			idn_resp_ctx_t ctx;
+			idn_query_resp_ctx(q, &ctx);
+			udp_send_capped(w, from, fromlen, &q->msg, &ctx);
 			break;
 		}
 		udp_send_msg(w, from, fromlen, out.base, idn_wire_offset(&out));
@@ -168,6 +230,11 @@ static void reasm_add(worker_t *w, const struct sockaddr_storage *from, socklen_
 	idn_envelope_t env;
 	if (idn_envelope_decode(pkt, len, &env) != IDN_OK || env.message_len < IDN_HEADER_LEN) {
 		worker_log_bad(w, (const struct sockaddr *)from, "bad multi-packet envelope");
+		return;
+	}
+	if (env.message_len > (uint32_t)w->srv->opts.max_request) {
+		w->q.stats.oversized_requests++;
+		worker_log_bad(w, (const struct sockaddr *)from, "multi-packet request over max-request");
 		return;
 	}
 	uint32_t nparts = (env.message_len + IDN_UDP_CHUNK - 1) / IDN_UDP_CHUNK;
@@ -255,6 +322,7 @@ static void on_udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	worker_t *w = arg;
 	w->q.now = (uint32_t)time(NULL);
+	w->now_us = worker_clock_us();
 	reasm_expire(w, w->q.now);
 	if (idn_reader_begin(w->reader) != IDN_OK)
 		return;
@@ -273,6 +341,14 @@ static void on_udp_read(evutil_socket_t fd, short what, void *arg)
 			if (len > IDN_UDP_PACKET_MAX) {
 				worker_log_bad(w, (struct sockaddr *)&w->rx_addr[i],
 					       "datagram over 512 bytes");
+				continue;
+			}
+			/* Every UDP request is a resolution-class one (admin ones
+			 * are refused here anyway). */
+			int rv = idn_rl_take(w->rl, idn_rl_key((struct sockaddr *)&w->rx_addr[i]),
+					     IDN_RL_RESOLVE, w->now_us);
+			if (rv != IDN_RL_PASS) {
+				udp_limited(w, &w->rx_addr[i], alen, pkt, len, rv);
 				continue;
 			}
 			if (len >= IDN_ENVELOPE_LEN && (pkt[2] & IDN_ENV_TC))

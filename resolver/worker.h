@@ -6,10 +6,12 @@
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "resolver/ratelimit.h"
 #include "resolver/server.h"
 
 #define UDP_BATCH 32            /* datagrams per recvmmsg/sendmmsg */
@@ -83,6 +85,11 @@ typedef struct worker {
 	unsigned log_count;
 	uint64_t log_suppressed;
 
+	/* abuse limits: this worker's per-source buckets (NULL = off) and its
+	 * per-batch clock for them (monotonic microseconds) */
+	idn_ratelimit_t *rl;
+	uint64_t now_us;
+
 	/* counters published for idn_server_stats(): idn_query_stats_t word by word */
 	_Atomic uint64_t pub[IDN_QSTATS_WORDS];
 } worker_t;
@@ -95,6 +102,7 @@ struct idn_server {
 	int nworkers;
 	worker_t **workers;
 	bool started;
+	idn_connlimit_t *conns;   /* TCP connections per address and in total, all workers */
 };
 
 void srv_log(struct idn_server *s, int level, const char *fmt, ...)
@@ -102,6 +110,14 @@ void srv_log(struct idn_server *s, int level, const char *fmt, ...)
 /* Log a bad-input event, at most a few per second per worker. */
 void worker_log_bad(worker_t *w, const struct sockaddr *from, const char *what);
 void worker_publish(worker_t *w);
+
+/* The clock of the rate limits, read once per batch. */
+static inline uint64_t worker_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 int udp_setup(worker_t *w);
 void udp_teardown(worker_t *w);

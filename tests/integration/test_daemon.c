@@ -24,7 +24,9 @@ static tu_daemon_t D;
 
 static int setup(void **state)
 {
-	const char *extra[] = { "--demo", NULL };
+	/* test_udp_large_answer wants multi-packet UDP answers of ~2.6 KB:
+	 * over udp-max-answer's default (test_limits checks the cap). */
+	const char *extra[] = { "--demo", "--udp-max-answer=262144", NULL };
 	if (tu_daemon_start(&D, extra) != 0) {
 		fprintf(stderr, "idnoded did not become ready (log in %s)\n", D.dir);
 		return -1;

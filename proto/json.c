@@ -786,3 +786,15 @@ fail:
 	json_decref(doc);
 	return ret;
 }
+
+/* ---- base64 for other modules (HTTP authentication headers) ---- */
+
+char *idn_base64_encode(const uint8_t *p, size_t n)
+{
+	return b64_encode(p, n, false);
+}
+
+long idn_base64_decode(const char *s, size_t n, uint8_t **out)
+{
+	return b64_decode(s, n, out);
+}

@@ -45,6 +45,13 @@ typedef struct {
 int idn_record_from_json_line(const char *line, size_t len, uint32_t now, idn_wire_t *out,
 			      idn_json_record_t *rec, char *err, size_t errlen);
 
+/* Standard base64 with padding of p[0..n), malloc'd and NUL-terminated;
+ * NULL when out of memory. */
+char *idn_base64_encode(const uint8_t *p, size_t n);
+/* Standard or url-safe base64 (padding optional, no whitespace) into a
+ * malloc'd *out; the length, or -1 when malformed or out of memory. */
+long idn_base64_decode(const char *s, size_t n, uint8_t **out);
+
 /* ISO-8601 UTC ("2024-01-01T00:00:00Z") for a Unix time. buf >= 21 bytes. */
 void idn_iso8601(uint32_t t, char *buf, size_t len);
 

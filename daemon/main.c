@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 	     tok = strtok(NULL, ", "))
 		ropts.server_admins[ropts.n_server_admins++] = tok;
 	idn_registry_t *reg = NULL;
-	idn_dispatch_t dispatch = { NULL, idn_registry_submit };
+	idn_dispatch_t dispatch = { NULL, idn_registry_submit, idn_registry_verify };
 	sopts.dispatch = &dispatch;
 
 	idn_server_t *srv = NULL;

@@ -76,9 +76,38 @@ struct idn_job {
 	void *owner;
 };
 
+/*
+ * A credential to check against the key values of an identity, for
+ * listeners that authenticate outside the native challenge (HTTP Basic and
+ * `Authorization: Handle`). The answer is in the native encoding of an OC
+ * 200 answer field (HS_SECKEY: code byte + MAC, or the PBKDF2 structure;
+ * HS_PUBKEY: ByteString hashAlgId + ByteString signature) over
+ * nonce || digest (HTTP: the server nonce and the client's cnonce), or,
+ * with `secret`, the plain HS_SECKEY bytes (HTTP Basic).
+ */
+typedef struct {
+	const char *type;         /* "HS_SECKEY" or "HS_PUBKEY" */
+	const uint8_t *handle;    /* the identity (key) handle */
+	size_t handle_len;
+	uint32_t index;           /* key index, 0 = every value of that type */
+	const uint8_t *nonce;
+	size_t nonce_len;
+	const uint8_t *digest;
+	size_t digest_len;
+	const uint8_t *answer;
+	size_t answer_len;
+	bool secret;              /* answer is the secret itself (HS_SECKEY only) */
+} idn_verify_t;
+
 typedef struct {
 	void *ctx;
 	void (*submit)(void *ctx, idn_job_t *job);
+	/* Check a credential on the caller's thread with its reader (begun):
+	 * IDN_OK and *who = the identity (index of the value that verified),
+	 * IDN_EACCES when it does not verify, IDN_ENOTFOUND when the handle is
+	 * unknown, IDN_EINVAL for an unknown type. NULL = nobody can log in. */
+	int (*verify)(void *ctx, struct idn_reader *rd, const idn_verify_t *v,
+		      idn_identity_t *who);
 } idn_dispatch_t;
 
 #endif

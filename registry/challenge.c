@@ -175,8 +175,10 @@ void reg_challenge(idn_registry_t *r, idn_job_t *job, uint32_t opcode)
 	reg_answer_built(job, build_challenge, &a, 256);
 }
 
-/* Check the answer against the key values of the identity it names. On
- * success *who is the identity (with the index whose key verified). */
+/* Check the answer against the key values of the identity it names (the
+ * same key lookup and checks as HTTP authentication, verify.c; HS_PUBKEY
+ * answers with the key handle as the SM2 signer id). On success *who is the
+ * identity (with the index whose key verified). */
 static uint32_t verify(idn_job_t *job, const chal_t *c, const idn_challenge_answer_t *a,
 		       idn_identity_t *who, const char **msg)
 {
@@ -186,47 +188,16 @@ static uint32_t verify(idn_job_t *job, const chal_t *c, const idn_challenge_answ
 		*msg = "Unknown authentication type";
 		return IDN_RC_INVALID_CREDENTIAL;
 	}
-	if (a->key_handle.len == 0 || a->key_handle.len > IDN_ID_MAX_HANDLE) {
-		*msg = "Invalid identity handle";
-		return IDN_RC_AUTHENTICATION_FAILED;
-	}
-	idn_record_t rec;
-	if (idn_reader_get((idn_reader_t *)job->reader, a->key_handle.p, a->key_handle.len,
-			   &rec) != IDN_OK) {
-		*msg = "Identity handle not found on this server";
-		return IDN_RC_AUTHENTICATION_FAILED;
-	}
-	idn_wire_t in;
-	idn_wire_init_ro(&in, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.count; i++) {
-		idn_value_t v;
-		if (idn_value_decode(&in, &v) != IDN_OK)
-			break;
-		if (a->key_index != 0 && v.index != a->key_index)
-			continue;
-		int ret;
-		if (seckey && idn_type_is(v.type, "HS_SECKEY"))
-			ret = idn_seckey_verify(v.data.p, v.data.len, c->nonce, IDN_NONCE_LEN,
-						c->digest, c->digest_len, a->answer.p,
-						a->answer.len);
-		else if (pubkey && idn_type_is(v.type, "HS_PUBKEY"))
-			ret = idn_pubkey_verify_id(v.data.p, v.data.len, a->key_handle.p,
-						   a->key_handle.len, c->nonce, IDN_NONCE_LEN,
-						   c->digest, c->digest_len, a->answer.p,
-						   a->answer.len);
-		else
-			continue;
-		if (ret == IDN_OK) {
-			memset(who, 0, sizeof(*who));
-			who->valid = true;
-			who->index = v.index;
-			who->len = (uint16_t)a->key_handle.len;
-			memcpy(who->handle, a->key_handle.p, a->key_handle.len);
-			return IDN_RC_SUCCESS;
-		}
-	}
-	*msg = "Authentication failed";
-	return IDN_RC_AUTHENTICATION_FAILED;
+	idn_verify_t v = { .type = seckey ? "HS_SECKEY" : "HS_PUBKEY",
+			   .handle = a->key_handle.p, .handle_len = a->key_handle.len,
+			   .index = a->key_index,
+			   .nonce = c->nonce, .nonce_len = IDN_NONCE_LEN,
+			   .digest = c->digest, .digest_len = c->digest_len,
+			   .answer = a->answer.p, .answer_len = a->answer.len };
+	int ret = reg_verify_key((idn_reader_t *)job->reader, &v, who, msg);
+	if (ret == IDN_OK)
+		return IDN_RC_SUCCESS;
+	return ret == IDN_EINVAL ? IDN_RC_INVALID_CREDENTIAL : IDN_RC_AUTHENTICATION_FAILED;
 }
 
 /* A login binds the identity it named: the answer must prove that one. */

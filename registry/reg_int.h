@@ -125,6 +125,12 @@ void reg_challenge(idn_registry_t *r, idn_job_t *job, uint32_t opcode);
 void reg_answer(idn_registry_t *r, idn_job_t *job);
 void reg_challenges_free(idn_registry_t *r);
 
+/* verify.c: check a credential against the key values of v->handle with
+ * reader `rd` (begun): IDN_OK (*who set), IDN_EACCES wrong, IDN_ENOTFOUND
+ * no such identity, IDN_EINVAL unknown type; *msg says which. */
+int reg_verify_key(idn_reader_t *rd, const idn_verify_t *v, idn_identity_t *who,
+		   const char **msg);
+
 /* perm.c */
 int reg_view_get(reg_view_t *v, const uint8_t *h, size_t len, idn_record_t *rec);
 bool reg_is_server_admin(const idn_registry_t *r, const idn_identity_t *who);

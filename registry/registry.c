@@ -242,6 +242,12 @@ void idn_registry_submit(void *registry, idn_job_t *job)
 			reg_execute(r, job, NULL, m, &who);
 			return;
 		}
+		/* HTTP authenticates in its own layer (Basic, Handle sessions):
+		 * nobody answers a native challenge there, so none is kept. */
+		if (job->transport == IDN_TR_HTTP) {
+			reg_answer_error(job, m, IDN_RC_AUTHENTICATION_NEEDED, NULL);
+			return;
+		}
 		reg_challenge(r, job, oc);
 		return;
 	}

@@ -77,6 +77,10 @@ typedef struct {
 int idn_registry_new(const idn_registry_opts_t *o, idn_registry_t **out);
 int idn_registry_start(idn_registry_t *r);
 void idn_registry_submit(void *registry, idn_job_t *job);
+/* The dispatch table's verify entry (proto/op.h): credentials checked by
+ * the listeners themselves (HTTP), counted in auth_ok / auth_failed. */
+int idn_registry_verify(void *registry, struct idn_reader *rd, const idn_verify_t *v,
+			idn_identity_t *who);
 void idn_registry_stop(idn_registry_t *r);
 void idn_registry_free(idn_registry_t *r);
 void idn_registry_stats(idn_registry_t *r, idn_registry_stats_t *st);

@@ -235,6 +235,7 @@ struct http_job {
 	http_ctx_t ctx;           /* copy of the request context; reply on &j->ctx */
 	idn_conn_state_t conn;    /* the identity the request runs as */
 	http_job_fn fn;
+	bool shared;              /* HTTP_JOB_SHARED */
 	http_job_t *next;
 	uint8_t user[HTTP_JOB_USER];
 	uint8_t req[];            /* the native request */
@@ -251,6 +252,18 @@ struct http_job {
  */
 int http_submit(http_ctx_t *c, const uint8_t *msg, size_t len, const idn_identity_t *who,
 		http_job_fn fn, const void *user, size_t user_len);
+
+/* http_submit with flags: HTTP_JOB_IDEMPOTENT sets job.idempotent (a create
+ * of an identical existing handle succeeds, job.existed says so: batch
+ * retries); HTTP_JOB_SHARED for one of several jobs answering one request
+ * (a batch): the core never replies on its ctx, neither when fn did not nor
+ * at teardown, where fn is called instead (c->t->jobs_stopped is true then:
+ * submit nothing more, reply once the last one is back). With SHARED the
+ * errors of the call itself are replied on `c` as usual: pass a copy with
+ * replied set to keep them off the request. */
+enum { HTTP_JOB_IDEMPOTENT = 1, HTTP_JOB_SHARED = 2 };
+int http_submit_flags(http_ctx_t *c, const uint8_t *msg, size_t len, const idn_identity_t *who,
+		      http_job_fn fn, const void *user, size_t user_len, unsigned flags);
 
 int http_jobs_setup(http_thread_t *t);
 void http_jobs_set_stopped(http_thread_t *t, bool stopped);

@@ -26,6 +26,12 @@ static void job_done(idn_job_t *jb)
 int http_submit(http_ctx_t *c, const uint8_t *msg, size_t len, const idn_identity_t *who,
 		http_job_fn fn, const void *user, size_t user_len)
 {
+	return http_submit_flags(c, msg, len, who, fn, user, user_len, 0);
+}
+
+int http_submit_flags(http_ctx_t *c, const uint8_t *msg, size_t len, const idn_identity_t *who,
+		      http_job_fn fn, const void *user, size_t user_len, unsigned flags)
+{
 	http_thread_t *t = c->t;
 	const idn_dispatch_t *d = t->srv->opts.dispatch;
 	if (!d) {
@@ -54,6 +60,8 @@ int http_submit(http_ctx_t *c, const uint8_t *msg, size_t len, const idn_identit
 	}
 	j->ctx = *c;
 	j->fn = fn;
+	j->shared = (flags & HTTP_JOB_SHARED) != 0;
+	jb->idempotent = (flags & HTTP_JOB_IDEMPOTENT) != 0;
 	if (user_len)
 		memcpy(j->user, user, user_len);
 	if (who)
@@ -111,7 +119,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		j->ctx.replied = false;
 		if (j->fn)
 			j->fn(j);
-		if (!j->ctx.replied)
+		if (!j->ctx.replied && !j->shared)
 			http_reply_error(&j->ctx, 500, IDN_RC_ERROR, "Internal server error: no answer");
 		job_free(j);
 	}
@@ -151,7 +159,10 @@ void http_jobs_teardown(http_thread_t *t)
 		next = j->next;
 		t->outstanding--;
 		j->ctx.replied = false;
-		http_reply_error(&j->ctx, 503, IDN_RC_SERVER_TOO_BUSY, "Server shutting down");
+		if (j->shared && j->fn)
+			j->fn(j); /* the owner of the request replies once, 503 */
+		else
+			http_reply_error(&j->ctx, 503, IDN_RC_SERVER_TOO_BUSY, "Server shutting down");
 		job_free(j);
 	}
 	if (t->done_ev)

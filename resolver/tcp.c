@@ -385,51 +385,6 @@ void conn_update(conn_t *c)
  */
 static bool is_slow(const conn_t *c, uint32_t now, uint32_t limit)
 {
-	if (c->dead || c->closing || c->outstanding)
-		return false;
-	if (c->out_off < c->out_len)
-		return c->out_since && now - c->out_since >= limit;
-	return c->in_len && c->in_since && now - c->in_since >= limit;
-}
-
-static void sweep_slow(worker_t *w, uint32_t now)
-{
-	uint32_t limit = (uint32_t)w->srv->opts.tcp_slow_timeout;
-	bool closed = false;
-	w->q.now = now;
-	conn_t *next;
-	for (conn_t *c = w->conns; c; c = next) {
-		next = c->next;
-		if (!is_slow(c, now, limit))
-			continue;
-		w->q.stats.tcp_slow_closed++;
-		closed = true;
-		worker_log_bad(w, (struct sockaddr *)&c->peer, "slow client closed");
-		if (c->out_off < c->out_len || c->in_len < IDN_ENVELOPE_LEN) {
-			conn_close(c);
-			continue;
-		}
-		refuse_envelope(c, c->in, "Read timed out");
-		c->in_len = 0;
-		/* The answer goes out now if the peer reads; if it does not, the
-		 * next sweeps find its output stalled and close it. */
-		c->out_since = now;
-		conn_update(c);
-	}
-	if (closed)
-		worker_publish(w);
-}
-
-/*
- * Slow clients: a request begun tcp_slow_timeout ago and still not whole
- * (one byte a second keeps a connection from being idle, not from being
- * slow), or answers the peer has not read for that long. The first gets
- * RC 4 "Read timed out" (CNRI's text) when its envelope is in; both close.
- * Connections with jobs out or reading paused by our own backlog are not
- * the peer's fault and are left alone.
- */
-static bool is_slow(const conn_t *c, uint32_t now, uint32_t limit)
-{
 	if (c->dead || c->outstanding)
 		return false;
 	/* Closing too: a peer that does not read its last answer. */

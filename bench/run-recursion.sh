@@ -50,7 +50,8 @@ start() {
 	shift 2
 	: >"$WORK/$name.log"
 	taskset -c "$cpu" "$D" --data-dir="$WORK/$name" --listen=127.0.0.1:0 --workers=1 \
-		--http-listen= --https-listen= --log-level=notice "$@" 2>"$WORK/$name.log" &
+		--http-listen= --https-listen= --rate-limit=0 --write-rate-limit=0 --log-level=notice "$@" \
+		2>"$WORK/$name.log" &
 	pids+=($!)
 	wait_for "$WORK/$name.log" "ready:"
 	addr=$(grep -o 'on 127.0.0.1:[0-9]*' "$WORK/$name.log" | head -1 | cut -c4-)

@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  --server=HOST:PORT  server to ask (default 127.0.0.1:2641)\n"
-		"  --udp, --tcp        transport (default UDP, with CNRI's retries)\n"
+		"  --udp, --tcp        transport (default UDP, with CNRI's retries, then TCP when\n"
+		"                      the answer is RC 2, e.g. too large for UDP; --udp: no TCP)\n"
 		"  --type=T            only values of type T (repeatable; 'URL.' = URL and subtypes)\n"
 		"  --index=I           only the value at index I (repeatable)\n"
 		"  --json              print the answer as CNRI's REST API JSON\n"
@@ -155,6 +156,7 @@ int cmd_resolve(int argc, char **argv)
 {
 	const char *server = "127.0.0.1:2641", *handle = NULL, *v;
 	int transport = IDN_CLIENT_UDP, timeout = 5000;
+	bool udp_only = false;
 	bool json = false, certify = false;
 	idn_resolve_opts_t o;
 	memset(&o, 0, sizeof(o));
@@ -168,6 +170,7 @@ int cmd_resolve(int argc, char **argv)
 			server = v;
 		} else if (cli_flag(argv, i, "udp")) {
 			transport = IDN_CLIENT_UDP;
+			udp_only = true; /* --udp: UDP only, no fallback */
 		} else if (cli_flag(argv, i, "tcp")) {
 			transport = IDN_CLIENT_TCP;
 		} else if (cli_flag(argv, i, "json")) {
@@ -232,6 +235,17 @@ int cmd_resolve(int argc, char **argv)
 	}
 	idn_msg_t m;
 	ret = idn_client_resolve(c, handle, &o, &m);
+	/* As CNRI's resolver does: RC 2 over UDP (e.g. "Answer too large for
+	 * UDP") means try the next protocol, TCP. */
+	if (ret == IDN_OK && m.hdr.rcode == IDN_RC_ERROR && transport == IDN_CLIENT_UDP &&
+	    !udp_only) {
+		idn_client_t *t;
+		if (idn_client_open(server, IDN_CLIENT_TCP, timeout, &t) == IDN_OK) {
+			idn_client_close(c);
+			c = t;
+			ret = idn_client_resolve(c, handle, &o, &m);
+		}
+	}
 	if (ret) {
 		fprintf(stderr, "idnode resolve: %s: no answer from %s: %s\n", handle, server,
 			idn_strerror(ret));

@@ -24,6 +24,8 @@ int cmd_admin(int argc, char **argv);
 int cmd_prefix(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* Option parsing shared by subcommands: accepts --name=value and
  * --name value. Returns the value for `name` at argv[*i] and advances *i,

@@ -25,6 +25,8 @@ static const cmd_t cmds[] = {
 	{ "list-homed", cmd_admin, "list the prefixes the node is responsible for" },
 	{ "import", cmd_import, "bulk-create identifiers (JSON lines or CSV) over the network" },
 	{ "prefix", cmd_prefix, "create (node admin) or show an enterprise prefix" },
+	{ "backup", cmd_backup, "copy the store (consistent, compacted) and its keys while the node runs" },
+	{ "restore", cmd_restore, "bring a backup back into a data directory (node stopped)" },
 	{ "report", cmd_report, "volumes (resolutions, registrations, enterprises) vs the thresholds" },
 };
 

@@ -484,6 +484,12 @@ static bool row_value(idn_reader_t *r, row_t *row, idn_wire_t *w)
 			 IDN_MAX_HANDLE_LEN);
 		return false;
 	}
+	/* The handle is kept as a C string: a NUL would silently cut it to
+	 * another (or an empty) identifier. */
+	if (memchr(field(row, r->col[0], &hl), 0, hl)) {
+		snprintf(row->err, sizeof(row->err), "handle contains a NUL byte");
+		return false;
+	}
 	return put_value(w, i, il, t, tl, d, dl, r->now, row->err, sizeof(row->err)) == IDN_OK;
 }
 

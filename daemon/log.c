@@ -1,4 +1,5 @@
 /* log.c - the daemon's log: one line per write(2) on stderr, journald-style priorities. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -6,7 +7,8 @@
 
 #include "daemon/log.h"
 
-static int max_level = 6;
+/* Atomic: a reload (SIGHUP) changes it while every thread logs. */
+static _Atomic int max_level = 6;
 static int to_tty = -1;
 
 void idn_log_init(int level)
@@ -15,11 +17,16 @@ void idn_log_init(int level)
 	to_tty = isatty(STDERR_FILENO);
 }
 
+void idn_log_set_level(int level)
+{
+	atomic_store_explicit(&max_level, level, memory_order_relaxed);
+}
+
 void idn_vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "emerg", "alert", "crit", "error", "warning", "notice",
 				       "info", "debug" };
-	if (level > max_level)
+	if (level > atomic_load_explicit(&max_level, memory_order_relaxed))
 		return;
 	if (to_tty < 0)
 		to_tty = isatty(STDERR_FILENO);

@@ -11,6 +11,8 @@
  * Thread-safe: one write(2) per line.
  */
 void idn_log_init(int max_level);
+/* Change the level while running (config reload); any thread. */
+void idn_log_set_level(int max_level);
 void idn_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void idn_vlog(int level, const char *fmt, va_list ap);
 

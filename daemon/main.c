@@ -13,8 +13,10 @@
 
 #include "daemon/acct.h"
 #include "daemon/config.h"
+#include "daemon/faults.h"
 #include "daemon/log.h"
 #include "daemon/node.h"
+#include "daemon/reload.h"
 #include "daemon/recursion.h"
 #include "daemon/upstream.h"
 #include "daemon/volumes.h"
@@ -53,89 +55,32 @@ static void usage(FILE *out)
 	idn_config_usage(out);
 	fprintf(out,
 		"\n"
-		"Signals: SIGTERM/SIGINT stop the node after the requests in progress.\n"
+		"Signals: SIGTERM/SIGINT stop the node after the requests in progress;\n"
+		"SIGHUP re-reads the configuration (log-level, site-*, public-address,\n"
+		"tcp-idle-timeout and quotas change live; the rest needs a restart).\n"
 		"Exit status: 0 on a clean stop, 1 on a runtime error, 2 on a usage or\n"
 		"configuration error.\n");
 }
 
-enum { MODE_RUN, MODE_CHECK, MODE_PRINT, MODE_DEFAULTS };
+enum { MODE_RUN = IDN_DMODE_RUN, MODE_CHECK = IDN_DMODE_CHECK, MODE_PRINT = IDN_DMODE_PRINT,
+       MODE_DEFAULTS = IDN_DMODE_DEFAULTS };
 
-/* Parse the command line: first find --config, load it, then apply every
- * other option so the command line wins. */
+/* Parse the command line (daemon/reload.c, the same parse a SIGHUP does):
+ * --config first, then every other option so the command line wins. */
 static int parse_args(int argc, char **argv, idn_config_t *c, int *mode)
 {
-	char err[512];
-	idn_config_defaults(c);
-	*mode = MODE_RUN;
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 1; i < argc; i++) {
-			const char *a = argv[i];
-			if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-				usage(stdout);
-				exit(0);
-			}
-			if (strcmp(a, "--version") == 0) {
-				printf("idnoded %s\n", IDN_VERSION);
-				exit(0);
-			}
-			if (strcmp(a, "--check-config") == 0) {
-				*mode = MODE_CHECK;
-				continue;
-			}
-			if (strcmp(a, "--print-config") == 0) {
-				*mode = MODE_PRINT;
-				continue;
-			}
-			if (strcmp(a, "--print-defaults") == 0) {
-				*mode = MODE_DEFAULTS;
-				continue;
-			}
-			if (strncmp(a, "--", 2) != 0) {
-				fprintf(stderr, "idnoded: unexpected argument '%s' (see --help)\n", a);
-				return 2;
-			}
-			char name[128];
-			const char *value;
-			const char *eq = strchr(a + 2, '=');
-			size_t nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			if (nl >= sizeof(name)) {
-				fprintf(stderr, "idnoded: unknown option '%s'\n", a);
-				return 2;
-			}
-			memcpy(name, a + 2, nl);
-			name[nl] = 0;
-			if (!idn_config_known(name)) {
-				fprintf(stderr, "idnoded: unknown option '--%s' (see --help)\n", name);
-				return 2;
-			}
-			if (eq) {
-				value = eq + 1;
-			} else if (idn_config_is_bool(name)) {
-				value = "yes";
-			} else if (i + 1 < argc) {
-				value = argv[++i];
-			} else {
-				fprintf(stderr, "idnoded: option '--%s' needs a value\n", name);
-				return 2;
-			}
-			bool is_config = strcmp(name, "config") == 0;
-			if (pass == 0 && is_config) {
-				idn_config_set(c, name, value, err, sizeof(err));
-				int ret = idn_config_load_file(c, value, err, sizeof(err));
-				if (ret) {
-					fprintf(stderr, "idnoded: %s\n", err);
-					return 2;
-				}
-			} else if (pass == 1 && !is_config &&
-				   idn_config_set(c, name, value, err, sizeof(err)) != IDN_OK) {
-				fprintf(stderr, "idnoded: --%s\n", err);
-				return 2;
-			}
-		}
-	}
-	if (idn_config_validate(c, err, sizeof(err)) != IDN_OK) {
+	char err[600];
+	if (idn_daemon_parse_config(argc, argv, c, mode, err, sizeof(err)) != 0) {
 		fprintf(stderr, "idnoded: %s\n", err);
 		return 2;
+	}
+	if (*mode == IDN_DMODE_HELP) {
+		usage(stdout);
+		exit(0);
+	}
+	if (*mode == IDN_DMODE_VERSION) {
+		printf("idnoded %s\n", IDN_VERSION);
+		exit(0);
 	}
 	return 0;
 }
@@ -188,11 +133,6 @@ static int https_cert(const idn_config_t *c, char *cert, char *key, size_t len, 
 	return ret;
 }
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	idn_log(5, "SIGHUP received; configuration reload is not supported yet, ignoring");
-}
-
 int main(int argc, char **argv)
 {
 	idn_config_t cfg;
@@ -225,7 +165,7 @@ int main(int argc, char **argv)
 				.max_readers = (unsigned)workers + 64 };
 	int ret = idn_store_open(cfg.data_dir, &so, &store);
 	if (ret) {
-		idn_log(3, "cannot open the store in %s: %s", cfg.data_dir, idn_strerror(ret));
+		idn_daemon_store_open_failed(cfg.data_dir, ret);
 		return 1;
 	}
 
@@ -290,6 +230,7 @@ int main(int argc, char **argv)
 	/* Foreign handles with REC: the recursor and its cache (the workers
 	 * answer warm entries themselves). */
 	static idn_daemon_recursion_t recursion;
+	static idn_reload_t reload; /* SIGHUP; set up once the listeners exist */
 	ret = idn_daemon_recursion_init(&recursion, &cfg, store, &info, &sopts);
 	if (ret) {
 		idn_log(3, "cannot set up recursion: %s", idn_strerror(ret));
@@ -389,7 +330,10 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	sighup = evsignal_new(base, SIGHUP, on_hup, NULL);
+	/* SIGHUP: the same parse as this start, the live options swapped in. */
+	idn_reload_init(&reload, argc, argv, &cfg, srv, http, reg, &node, idn_server_port(srv),
+			&info);
+	sighup = evsignal_new(base, SIGHUP, idn_daemon_on_hup, &reload);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
@@ -454,6 +398,10 @@ int main(int argc, char **argv)
 	/* Listeners first (no new jobs), then the registry answers what it
 	 * holds, then the servers free the answers that came back late. */
 	idn_http_stop(http);
+	/* Native listeners: no more accepting or reading, then what was read
+	 * is answered (queued writes committed by the registry, still running)
+	 * and written out before the workers are joined. */
+	idn_daemon_drain(srv, 10000);
 	idn_server_stop(srv);
 	idn_daemon_recursion_stop(&recursion);
 	/* The last resolution counts, committed by the registry's stop. */
@@ -496,6 +444,7 @@ out_srv:
 	idn_server_free(srv);
 	idn_daemon_recursion_free(&recursion);
 	idn_registry_free(reg);
+	idn_reload_deinit(&reload); /* the site records reloads built: no thread is left */
 	idn_node_deinit(&node);
 out_store:
 	idn_store_close(store);

@@ -392,6 +392,11 @@ int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint1
 	return ret;
 }
 
+int idn_node_site(idn_node_t *n, const idn_config_t *c, uint16_t port, char *err, size_t errlen)
+{
+	return build_site(n, c, port, err, errlen);
+}
+
 void idn_node_deinit(idn_node_t *n)
 {
 	idn_pkey_free(n->key);

@@ -35,5 +35,8 @@ typedef struct {
 int idn_node_prepare(idn_node_t *n, const idn_config_t *c, idn_store_t *s, uint16_t port,
 		     char *err, size_t errlen);
 void idn_node_deinit(idn_node_t *n);
+/* Rebuild only n->site, site_len and site_addr from c (config reload:
+ * site-description, site-serial, public-address); the key is not touched. */
+int idn_node_site(idn_node_t *n, const idn_config_t *c, uint16_t port, char *err, size_t errlen);
 
 #endif

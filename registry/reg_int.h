@@ -88,6 +88,10 @@ struct idn_registry {
 	size_t queued;
 	bool stopping, started;
 	pthread_t writer;
+	/* idn_registry_set_quotas(): new defaults, taken into o by the writer
+	 * (under mu) before its next batch, so ops.c reads them unlocked */
+	bool quota_set;
+	uint64_t quota_ids_new, quota_daily_new;
 
 	/* counters.c: deltas waiting for a commit (under mu; ctr_hold after a
 	 * failed commit until the next add), and those taken into the commit

@@ -126,6 +126,20 @@ void idn_registry_free(idn_registry_t *r)
 	free(r);
 }
 
+void idn_registry_set_quotas(idn_registry_t *r, uint64_t identifiers, uint64_t daily)
+{
+	pthread_mutex_lock(&r->mu);
+	r->quota_ids_new = identifiers;
+	r->quota_daily_new = daily;
+	r->quota_set = true;
+	if (!r->started) {
+		r->o.quota_identifiers = identifiers;
+		r->o.quota_daily = daily;
+		r->quota_set = false;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 void idn_registry_stats(idn_registry_t *r, idn_registry_stats_t *st)
 {
 	st->commits = atomic_load(&r->st_commits);

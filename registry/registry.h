@@ -84,6 +84,9 @@ int idn_registry_verify(void *registry, struct idn_reader *rd, const idn_verify_
 void idn_registry_stop(idn_registry_t *r);
 void idn_registry_free(idn_registry_t *r);
 void idn_registry_stats(idn_registry_t *r, idn_registry_stats_t *st);
+/* Config reload: new default quotas (o.quota_identifiers, o.quota_daily),
+ * in force from the writer's next batch; any thread. */
+void idn_registry_set_quotas(idn_registry_t *r, uint64_t identifiers, uint64_t daily);
 
 /*
  * Volume counters from outside the registry (resolutions counted by the

@@ -1,4 +1,5 @@
 /* writer.c - the single writer: group commit of concurrent writes, each in a child transaction, answered after fsync. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,8 +86,79 @@ static const char *store_error_text(int err)
 							 : "Storage error: nothing was stored";
 }
 
+/*
+ * A full or failing store refuses every write until an operator acts, and
+ * a busy node sends thousands a second: the condition is logged at most
+ * every STORE_LOG_EVERY seconds, with the number of refusals meanwhile,
+ * and the end of it once a batch of writes commits without a storage
+ * refusal (counter-only commits are small and may slip through a full
+ * disk, so they do not count), no more often either. The state is the
+ * writer thread's (one per registry); several registries in one process
+ * (tests) only share the pacing.
+ */
+#define STORE_LOG_EVERY 10
+
+static pthread_mutex_t trouble_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool on;
+	time_t last_log, last_ok_log;
+	uint64_t refused;      /* since the last line */
+} trouble;
+
+/* LMDB says EIO for a page write the disk cut short. */
+static int storage_cause(idn_registry_t *r, int err)
+{
+	return err == IDN_EIO && idn_store_disk_full(r->o.store) ? IDN_ENOSPC : err;
+}
+
+static void store_trouble(idn_registry_t *r, int err, uint64_t refused)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&trouble_mu);
+	trouble.refused += refused;
+	bool was = trouble.on;
+	trouble.on = true;
+	if (trouble.last_log && now - trouble.last_log < STORE_LOG_EVERY) {
+		pthread_mutex_unlock(&trouble_mu);
+		return;
+	}
+	uint64_t n = trouble.refused;
+	trouble.last_log = now;
+	trouble.refused = 0;
+	pthread_mutex_unlock(&trouble_mu);
+	reg_log(r, 3, "registry: %s: writes refused (%llu %s); resolution goes on. %s",
+		idn_strerror(err), (unsigned long long)n, was ? "since the last line" : "so far",
+		err == IDN_EMAPFULL ? "Raise map-size and restart"
+		: err == IDN_ENOSPC ? "Free disk space"
+				    : "Check the disk and the log");
+}
+
+static void store_recovered(idn_registry_t *r)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&trouble_mu);
+	if (!trouble.on || (trouble.last_ok_log && now - trouble.last_ok_log < STORE_LOG_EVERY)) {
+		pthread_mutex_unlock(&trouble_mu);
+		return;
+	}
+	uint64_t n = trouble.refused;
+	trouble.on = false;
+	trouble.refused = 0;
+	trouble.last_ok_log = now;
+	pthread_mutex_unlock(&trouble_mu);
+	reg_log(r, 5, "registry: writes are committed again (%llu more refused before)",
+		(unsigned long long)n);
+}
+
+static bool is_store_error(int err)
+{
+	return err == IDN_EMAPFULL || err == IDN_ENOSPC || err == IDN_EIO || err == IDN_ESTORE ||
+	       err == IDN_ECORRUPT || err == -EDQUOT || err == -EROFS;
+}
+
 /* Apply one op in its own child transaction of `parent`. */
-static bool apply_child(idn_registry_t *r, idn_txn_t *parent, reg_op_t *op, uint32_t now)
+static bool apply_child(idn_registry_t *r, idn_txn_t *parent, reg_op_t *op, uint32_t now,
+			bool *trouble_seen)
 {
 	idn_txn_t *child;
 	int err = idn_txn_begin_child(parent, &child);
@@ -97,13 +169,21 @@ static bool apply_child(idn_registry_t *r, idn_txn_t *parent, reg_op_t *op, uint
 	}
 	reg_apply(r, child, op, now);
 	if (op->rcode != IDN_RC_SUCCESS) {
+		err = idn_txn_error(child);
+		if (is_store_error(err)) {
+			store_trouble(r, storage_cause(r, err), 1);
+			*trouble_seen = true;
+		}
 		idn_txn_abort(child);
 		return false;
 	}
 	err = idn_txn_commit(child);
 	if (err) {
+		err = storage_cause(r, err);
 		op->rcode = err == IDN_EMAPFULL ? IDN_RC_SERVER_TOO_BUSY : IDN_RC_ERROR;
 		op->errmsg = store_error_text(err);
+		store_trouble(r, err, 1);
+		*trouble_seen = true;
 		return false;
 	}
 	return true;
@@ -125,10 +205,13 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 	idn_txn_t *parent;
 	int err = idn_txn_begin(r->o.store, &parent);
 	if (err) {
-		for (reg_op_t *op = batch; op; op = op->next) {
+		uint64_t n = 0;
+		err = storage_cause(r, err);
+		for (reg_op_t *op = batch; op; op = op->next, n++) {
 			op->rcode = IDN_RC_ERROR;
 			op->errmsg = store_error_text(err);
 		}
+		store_trouble(r, err, n);
 		reg_counters_done(r, false);
 		return true;
 	}
@@ -139,11 +222,12 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 		return false;
 	}
 	r->outbox_added = false;
+	bool trouble_seen = false;
 	for (reg_op_t *op = batch; op; op = op->next) {
 		if (op->job)
 			op->job->existed = false;
 		if (children) {
-			any |= apply_child(r, parent, op, now);
+			any |= apply_child(r, parent, op, now, &trouble_seen);
 			continue;
 		}
 		reg_apply(r, parent, op, now);
@@ -159,11 +243,19 @@ static bool run_batch(idn_registry_t *r, reg_op_t *batch, bool children)
 	}
 	err = idn_txn_commit(parent);
 	if (err) {
-		reg_log(r, 3, "registry: commit failed: %s", idn_strerror(err));
+		/* LMDB aborted the txn: nothing of it is on disk, the store is
+		 * as it was after the last good commit. */
+		uint64_t n = 0;
+		for (reg_op_t *op = batch; op; op = op->next)
+			n += op->rcode == IDN_RC_SUCCESS;
+		err = storage_cause(r, err);
 		fail_all(batch, IDN_RC_ERROR, store_error_text(err));
+		store_trouble(r, err, n);
 		reg_counters_done(r, false);
 		return true;
 	}
+	if (batch && !trouble_seen)
+		store_recovered(r);
 	reg_counters_done(r, true);
 	atomic_fetch_add(&r->st_commits, 1);
 	if (r->outbox_added)
@@ -206,6 +298,11 @@ void *reg_writer_main(void *arg)
 			r->queued -= n;
 		}
 		reg_counters_take(r);
+		if (r->quota_set) {
+			r->o.quota_identifiers = r->quota_ids_new;
+			r->o.quota_daily = r->quota_daily_new;
+			r->quota_set = false;
+		}
 		pthread_mutex_unlock(&r->mu);
 
 		commit_batch(r, batch);

@@ -12,6 +12,7 @@
 #include "client/addr.h"
 #include "resolver/http_int.h"
 #include "resolver/ratelimit.h"
+#include "resolver/loop_call.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8000"
 #define DEFAULT_TLS_LISTEN "127.0.0.1:8443"
@@ -468,4 +469,25 @@ void idn_http_free(idn_http_t *h)
 	if (h->tls_ctx)
 		http_tls_ctx_free(h->tls_ctx);
 	free(h);
+}
+
+/* Config reload: each thread takes the new info between two callbacks. */
+static void set_info(void *target, const void *arg)
+{
+	http_thread_t *t = target;
+	t->q.info = *(const idn_server_info_t *const *)arg;
+}
+
+int idn_http_set_info(idn_http_t *h, const idn_server_info_t *info, int timeout_ms)
+{
+	if (!h || h->nthreads == 0)
+		return IDN_OK;
+	struct event_base *bases[h->nthreads];
+	void *targets[h->nthreads];
+	for (int i = 0; i < h->nthreads; i++) {
+		bases[i] = h->threads[i]->base;
+		targets[i] = h->threads[i];
+	}
+	return loop_call_all(bases, targets, h->nthreads, h->started, set_info, &info,
+			     sizeof(info), timeout_ms);
 }

@@ -89,6 +89,11 @@ int idn_http_start(idn_http_t *h);
 void idn_http_stop(idn_http_t *h);
 void idn_http_free(idn_http_t *h);
 
+/* Config reload: the threads answer with `info` from their next callback
+ * on; as idn_server_set_live() (IDN_OK once every thread switched,
+ * IDN_ETIMEDOUT: keep the old info alive). NULL h: nothing to do. */
+int idn_http_set_info(idn_http_t *h, const idn_server_info_t *info, int timeout_ms);
+
 /* Ports actually bound (useful with port 0); 0 when that listener is off. */
 uint16_t idn_http_port(const idn_http_t *h);
 uint16_t idn_http_tls_port(const idn_http_t *h);

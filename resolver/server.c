@@ -9,6 +9,7 @@
 
 #include <event2/thread.h>
 
+#include "resolver/loop_call.h"
 #include "resolver/worker.h"
 
 void srv_log(struct idn_server *s, int level, const char *fmt, ...)
@@ -162,6 +163,8 @@ static void worker_free(worker_t *w)
 {
 	if (!w)
 		return;
+	if (w->quiesce_ev)
+		event_free(w->quiesce_ev);
 	udp_teardown(w);
 	tcp_teardown(w);
 	if (w->base)
@@ -179,6 +182,7 @@ static int worker_new(idn_server_t *s, int id, worker_t **out)
 		return IDN_ENOMEM;
 	w->srv = s;
 	w->id = id;
+	w->idle_timeout = s->opts.tcp_idle_timeout;
 	w->udp_fd = w->tcp_fd = -1;
 	int ret = IDN_ENOMEM;
 	w->scratch = malloc(SCRATCH_LEN);
@@ -305,6 +309,94 @@ int idn_server_start(idn_server_t *s)
 	}
 	s->started = true;
 	return IDN_OK;
+}
+
+/* On the worker's thread, between two callbacks: no request sees half a change. */
+static void set_live(void *target, const void *arg)
+{
+	worker_t *w = target;
+	const idn_server_live_t *l = arg;
+	if (l->info)
+		w->q.info = l->info;
+	if (l->tcp_idle_timeout > 0)
+		w->idle_timeout = l->tcp_idle_timeout;
+}
+
+int idn_server_set_live(idn_server_t *s, const idn_server_live_t *live, int timeout_ms)
+{
+	struct event_base *bases[s->nworkers > 0 ? s->nworkers : 1];
+	void *targets[s->nworkers > 0 ? s->nworkers : 1];
+	for (int i = 0; i < s->nworkers; i++) {
+		bases[i] = s->workers[i]->base;
+		targets[i] = s->workers[i];
+	}
+	return loop_call_all(bases, targets, s->nworkers, s->started, set_live, live, sizeof(*live),
+			     timeout_ms);
+}
+
+/* The worker's thread, every QUIESCE_TICK_MS while quiescing. */
+#define QUIESCE_TICK_MS 10
+
+static void on_quiesce_tick(evutil_socket_t fd, short what, void *arg)
+{
+	worker_t *w = arg;
+	bool idle = tcp_quiesce_tick(w) && w->jobs_out == 0;
+	atomic_store(&w->drained, idle ? 1 : 0);
+}
+
+static void on_quiesce(evutil_socket_t fd, short what, void *arg)
+{
+	worker_t *w = arg;
+	if (w->quiescing)
+		return;
+	w->quiescing = true;
+	/* Closing the listening socket (not only disabling it) makes new
+	 * connections fail at once instead of waiting in the backlog; the UDP
+	 * socket stays open for answers to jobs still out, but is not read. */
+	if (w->listener)
+		evconnlistener_free(w->listener);
+	w->listener = NULL;
+	if (w->udp_ev)
+		event_del(w->udp_ev);
+	tcp_quiesce(w);
+	w->quiesce_ev = event_new(w->base, -1, EV_PERSIST, on_quiesce_tick, w);
+	struct timeval tick = { 0, QUIESCE_TICK_MS * 1000 };
+	if (!w->quiesce_ev || event_add(w->quiesce_ev, &tick) != 0)
+		atomic_store(&w->drained, 1); /* cannot watch: let the stop go on */
+	else
+		on_quiesce_tick(-1, 0, w);
+}
+
+int idn_server_quiesce(idn_server_t *s, int timeout_ms, unsigned *left)
+{
+	if (left)
+		*left = 0;
+	if (!s || !s->started)
+		return IDN_OK;
+	struct timeval now = { 0, 0 };
+	for (int i = 0; i < s->nworkers; i++)
+		if (event_base_once(s->workers[i]->base, -1, EV_TIMEOUT, on_quiesce,
+				    s->workers[i], &now) != 0)
+			atomic_store(&s->workers[i]->drained, 1);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		unsigned busy = 0;
+		for (int i = 0; i < s->nworkers; i++)
+			busy += atomic_load(&s->workers[i]->drained) ? 0 : 1;
+		if (busy == 0)
+			return IDN_OK;
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= timeout_ms) {
+			if (left)
+				*left = busy;
+			return IDN_ETIMEDOUT;
+		}
+		struct timespec pause = { 0, QUIESCE_TICK_MS * 1000000L };
+		nanosleep(&pause, NULL);
+	}
 }
 
 void idn_server_stop(idn_server_t *s)

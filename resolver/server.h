@@ -70,9 +70,33 @@ typedef struct {
  * (e.g. -EADDRINUSE), IDN_EINVAL for a bad address. */
 int idn_server_new(const idn_server_opts_t *opts, idn_server_t **out);
 int idn_server_start(idn_server_t *s);
+/*
+ * Shutdown, first half: every worker closes its TCP listening socket and
+ * stops reading UDP and TCP; requests already read are answered (jobs out
+ * with the dispatch tables included, so those must still run), the answers
+ * written, and connections close once they have nothing more to send.
+ * Returns IDN_OK when every worker is done, IDN_ETIMEDOUT after timeout_ms
+ * (*left: workers still busy; may be NULL). idn_server_stop() follows
+ * either way; a quiesced server is not restarted.
+ */
+int idn_server_quiesce(idn_server_t *s, int timeout_ms, unsigned *left);
 /* Stop accepting, let each worker finish what it has read, join them. */
 void idn_server_stop(idn_server_t *s);
 void idn_server_free(idn_server_t *s);
+
+/*
+ * Configuration reload: what the workers may change while running. Each
+ * worker switches between two callbacks, so a request is answered wholly
+ * with the old info or wholly with the new one. Returns once every worker
+ * has switched (IDN_OK): nothing reads the old info any more (jobs carry
+ * copies of what they need). IDN_ETIMEDOUT when some worker did not get to
+ * it within timeout_ms: it will, so the old info must then be kept alive.
+ */
+typedef struct {
+	const idn_server_info_t *info;   /* NULL = unchanged */
+	int tcp_idle_timeout;            /* seconds; 0 = unchanged */
+} idn_server_live_t;
+int idn_server_set_live(idn_server_t *s, const idn_server_live_t *live, int timeout_ms);
 
 /* The port actually bound (useful with port 0). */
 uint16_t idn_server_port(const idn_server_t *s);

@@ -121,6 +121,13 @@ static bool can_read(const conn_t *c)
 	       c->outstanding < CONN_MAX_JOBS && c->slot_bytes < OUT_HIGH;
 }
 
+/* Reading the socket: also not once the server quiesces (shutdown), while
+ * requests already in the buffer are still answered. */
+static bool can_read_socket(const conn_t *c)
+{
+	return !c->w->quiescing && can_read(c);
+}
+
 /* Over the rate: RC 603 (the IDIS SDK decodes it; CNRI clients report it)
  * and the connection stays open, so a client that slows down goes on. */
 static bool answer_limited(conn_t *c)
@@ -319,7 +326,7 @@ static void on_io(evutil_socket_t fd, short what, void *arg)
 	bool eof = false;
 	w->q.now = (uint32_t)time(NULL);
 	if ((what & EV_READ) && can_read(c)) {
-		for (int rounds = 0; rounds < 4 && can_read(c) && in_room(c); rounds++) {
+		for (int rounds = 0; rounds < 4 && can_read_socket(c) && in_room(c); rounds++) {
 			ssize_t n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
 			if (n == 0) {
 				eof = true;
@@ -363,7 +370,7 @@ static void update(conn_t *c, bool just_read)
 	}
 	/* Read while the output and the jobs keep up; write while some is pending. */
 	bool rd = can_read(c);
-	set_events(c, rd, pending);
+	set_events(c, rd && !c->w->quiescing, pending);
 	/* Requests that were left in the buffer while the output was full or
 	 * too many jobs were out. */
 	if (rd && !pending && !just_read && c->in_len >= IDN_ENVELOPE_LEN)
@@ -426,7 +433,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	worker_t *w = arg;
 	uint32_t now = (uint32_t)time(NULL);
-	uint32_t idle = (uint32_t)w->srv->opts.tcp_idle_timeout;
+	uint32_t idle = (uint32_t)w->idle_timeout;
 	conn_t *next;
 	for (conn_t *c = w->conns; c; c = next) {
 		next = c->next;
@@ -498,6 +505,31 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (c->next)
 		c->next->prev = c;
 	w->conns = c;
+}
+
+void tcp_quiesce(worker_t *w)
+{
+	conn_t *next;
+	for (conn_t *c = w->conns; c; c = next) {
+		next = c->next;
+		if (!c->dead)
+			update(c, false);
+	}
+}
+
+bool tcp_quiesce_tick(worker_t *w)
+{
+	conn_t *next;
+	for (conn_t *c = w->conns; c; c = next) {
+		next = c->next;
+		/* Answered and written: the client sees the close after its last
+		 * answer (a request it had not finished sending is not taken). */
+		if (!c->dead && c->outstanding == 0 && !c->slot_head && c->out_off == c->out_len &&
+		    (c->in_len < IDN_ENVELOPE_LEN ||
+		     c->in_len < IDN_ENVELOPE_LEN + (size_t)idn_get_be32(c->in + 16)))
+			conn_close(c);
+	}
+	return w->conns == NULL;
 }
 
 int tcp_setup(worker_t *w)

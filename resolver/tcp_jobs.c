@@ -153,6 +153,7 @@ pending_t *job_new(worker_t *w, const uint8_t *msg, size_t len, int transport)
 	idn_query_resp_ctx(&w->q, &j->ctx);
 	j->done = job_done;
 	j->owner = w;
+	w->jobs_out++;
 	return p;
 }
 
@@ -194,6 +195,7 @@ bool job_submit(conn_t *c, const uint8_t *msg, size_t len)
 static conn_t *job_returned(pending_t *p, uint32_t now)
 {
 	conn_t *c = p->c;
+	((worker_t *)p->job.owner)->jobs_out--;
 	if (!c) {
 		/* UDP: answered now, unless the worker is being torn down. */
 		if (now)

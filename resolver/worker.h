@@ -80,6 +80,16 @@ typedef struct worker {
 	struct pending *done_head, *done_tail;
 	struct event *done_ev;
 
+	/* Shutdown (idn_server_quiesce): no accepting, no reading; what was
+	 * read is answered, then drained connections close. `drained` is
+	 * published for the stopping thread. jobs_out: jobs (TCP and UDP)
+	 * handed to a dispatch table and not back yet. */
+	bool quiescing;
+	int idle_timeout;         /* seconds; changed by idn_server_set_live() */
+	struct event *quiesce_ev;
+	_Atomic int drained;
+	unsigned jobs_out;
+
 	/* rate-limited logging of bad input */
 	uint32_t log_second;
 	unsigned log_count;
@@ -126,5 +136,10 @@ void tcp_teardown(worker_t *w);
 /* Tell the completion queue whether the worker's loop runs (done() after
  * a stop only queues the job; idn_server_free() frees it). */
 void jobs_set_stopped(worker_t *w, bool stopped);
+/* tcp.c: stop reading every connection (the worker's thread); then, once
+ * a tick, close those with nothing left to answer. True when no connection
+ * remains open. */
+void tcp_quiesce(worker_t *w);
+bool tcp_quiesce_tick(worker_t *w);
 
 #endif

@@ -1,9 +1,13 @@
 /* store.c - the LMDB store: environment, schema, readers and write transactions (layout of every database). */
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proto/record.h"
 #include "storage/store_int.h"
@@ -239,6 +243,25 @@ static int open_dbs(idn_store_t *s)
 	return map_mdb(mdb_txn_commit(txn));
 }
 
+/* A data.mdb shorter than the pages its meta page says are in use was cut
+ * (a full disk during a copy, a bad restore): the map would raise SIGBUS
+ * on the first read past the end, so such a store is refused as corrupt. */
+static int check_size(idn_store_t *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int fd;
+	struct stat fst;
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st) ||
+	    mdb_env_get_fd(s->env, &fd) || fstat(fd, &fst) != 0)
+		return IDN_ESTORE;
+	if (!S_ISREG(fst.st_mode))
+		return IDN_ECORRUPT;
+	if ((uint64_t)fst.st_size < ((uint64_t)info.me_last_pgno + 1) * st.ms_psize)
+		return IDN_ECORRUPT;
+	return IDN_OK;
+}
+
 int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **out)
 {
 	idn_store_opts_t def = { 0 };
@@ -272,7 +295,9 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 		ret = map_mdb(rc);
 		goto fail;
 	}
-	ret = open_dbs(s);
+	ret = check_size(s);
+	if (ret == IDN_OK)
+		ret = open_dbs(s);
 	if (ret)
 		goto fail;
 	*out = s;
@@ -298,6 +323,41 @@ int idn_store_backup(idn_store_t *s, const char *dir)
 	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
 		return -errno;
 	return map_mdb(mdb_env_copy2(s->env, dir, MDB_CP_COMPACT));
+}
+
+/* Every process with the environment open holds a shared fcntl lock on
+ * the first byte of lock.mdb (LMDB's liveness lock; the first opener
+ * tries it exclusive); a write lock that would conflict names one. */
+int idn_store_in_use(const char *dir, long *pid)
+{
+	char path[PATH_MAX];
+	*pid = 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock.mdb", dir) >= sizeof(path))
+		return IDN_ELIMIT;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	int rc = fcntl(fd, F_GETLK, &fl);
+	int e = errno;
+	close(fd);
+	if (rc != 0)
+		return -e;
+	if (fl.l_type == F_UNLCK)
+		return 0;
+	*pid = (long)fl.l_pid;
+	return 1;
+}
+
+/* LMDB reports a page write the disk cut short as EIO, not ENOSPC: the
+ * free space of the store's filesystem tells which it was. */
+bool idn_store_disk_full(idn_store_t *s)
+{
+	const char *path = NULL;
+	struct statvfs vs;
+	if (mdb_env_get_path(s->env, &path) || !path || statvfs(path, &vs) != 0)
+		return false;
+	return (uint64_t)vs.f_bavail * vs.f_frsize < IDN_STORE_FULL_BELOW;
 }
 
 int idn_store_stat(idn_store_t *s, idn_store_stat_t *st)

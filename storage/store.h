@@ -54,6 +54,17 @@ void idn_store_close(idn_store_t *s);
 /* Copy the environment to `dir` with compaction (consistent snapshot). */
 int idn_store_backup(idn_store_t *s, const char *dir);
 
+/* Is the store in `dir` open in another process (a running idnoded)?
+ * 1 (with *pid, one of them), 0 (or no store there), -errno. For tools that
+ * must not replace a live store (idnode restore). */
+int idn_store_in_use(const char *dir, long *pid);
+
+/* True when the filesystem of the store has less than
+ * IDN_STORE_FULL_BELOW bytes free for it: a commit that failed with IDN_EIO
+ * then most likely ran out of space (LMDB reports short writes as EIO). */
+#define IDN_STORE_FULL_BELOW (256u << 10)
+bool idn_store_disk_full(idn_store_t *s);
+
 /* Store statistics. */
 typedef struct {
 	uint64_t handles;

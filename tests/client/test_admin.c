@@ -251,6 +251,17 @@ static void test_csv(void **s)
 			    "!in.csv:8: index 1 appears twice;"
 			    "!in.csv:10: quoted field not closed;");
 
+	/* A NUL inside a handle is refused, not cut off (found by fuzz_import). */
+	static const char nul[] = "handle,index,type,data\n88.100/A\0B,1,URL,a\n88.100/C,1,URL,c\n";
+	FILE *nin = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+	assert_int_equal(idn_reader_open(nin, "nul.csv", IDN_INPUT_CSV, 1, &r), IDN_OK);
+	assert_int_equal(idn_reader_next(r, &rec, err, sizeof(err)), IDN_EINVAL);
+	assert_string_equal(err, "nul.csv:2: handle contains a NUL byte");
+	assert_int_equal(idn_reader_next(r, &rec, err, sizeof(err)), 1);
+	assert_string_equal(rec.handle, "88.100/C");
+	idn_reader_close(r);
+	fclose(nin);
+
 	read_all("handle,idx,type,data\n88.100/A,1,URL,a\n", IDN_INPUT_CSV, out, sizeof(out));
 	assert_string_equal(out, "E-1002:in.csv:1: the CSV header must name the columns "
 				 "handle,index,type,data");

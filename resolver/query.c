@@ -439,6 +439,9 @@ static int do_resolution(idn_query_t *q, idn_wire_t *out)
 			idn_value_t v;
 			const uint8_t *vstart = in.pos;
 			if (idn_value_decode(&in, &v) != IDN_OK) {
+				/* Drop the success answer begun above: the error is
+				 * the whole answer (found by fuzz_stored). */
+				out->pos = out->base + start;
 				q->why = "stored record does not decode";
 				return resp_error(q, out, IDN_RC_ERROR, "Stored record is corrupt");
 			}

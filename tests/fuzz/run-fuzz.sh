@@ -4,7 +4,8 @@
 #   TARGET is a name like fuzz_msg; default: every tests/fuzz/fuzz_*.c.
 #   FUZZ_CC overrides the compiler (default clang).
 # Each target starts from a copy of its seed corpus (tests/fuzz/NAME.in) grown in
-# build-fuzz/corpus/NAME. Prints execs/s and coverage per target. A crash (or
+# build-fuzz/corpus/NAME. Prints execs/s and coverage per target as it goes,
+# and at the end the same as a Markdown table (for bench/RESULTS.md). A crash (or
 # leak, timeout, OOM) is copied into the seed corpus, so `make test` replays
 # it from then on, and the script exits 1; so does a target that fails to build.
 set -uo pipefail
@@ -54,10 +55,12 @@ if [ ${#targets[@]} = 0 ]; then
 fi
 
 status=0
+summary=()
 printf "%-20s %10s %12s %8s %8s %8s\n" target seconds execs/s cov ft corpus
 for t in "${targets[@]}"; do
 	if ! $CC $CFLAGS -fsanitize=fuzzer "tests/fuzz/$t.c" "$lib" $LIBS -o "$out/$t" 2>"$out/$t.build.log"; then
 		status=1
+		summary+=("| $t | $secs | BUILD FAILED | | | |")
 		echo "$t: BUILD FAILED; see $out/$t.build.log" >&2
 		continue
 	fi
@@ -78,14 +81,20 @@ for t in "${targets[@]}"; do
 		printf "%-20s %10s %12s %8s %8s %8s\n" "$t" "$secs" "${eps:-?}" "${cov:-?}" \
 			"${ft:-?}" "${corp:-?}"
 		echo "    $last"
+		summary+=("| $t | $secs | ${eps:-?} | ${cov:-?} | ${ft:-?} | ${corp:-?} |")
 	else
 		status=1
+		summary+=("| $t | $secs | CRASH | | | |")
 		echo "$t: CRASH or sanitizer report; see $log" >&2
 		grep -E 'ERROR|SUMMARY|Test unit written' "$log" >&2 || true
 		for a in "$out"/artifacts/"$t"-*; do
-			[ -f "$a" ] && cp "$a" "tests/fuzz/$t.in/$(basename "$a")" &&
+			[ -f "$a" ] && mkdir -p "tests/fuzz/$t.in" && cp "$a" "tests/fuzz/$t.in/$(basename "$a")" &&
 				echo "    added tests/fuzz/$t.in/$(basename "$a") to the seeds" >&2
 		done
 	fi
 done
+echo
+echo "| target | seconds | execs/s | cov | ft | corpus |"
+echo "|---|---:|---:|---:|---:|---:|"
+printf '%s\n' "${summary[@]}"
 exit $status

@@ -14,6 +14,9 @@
 
 #include "client/client.h"
 #include "proto/civil.h"
+#include "proto/pkey.h"
+#include "proto/record.h"
+#include "proto/volreport.h"
 #include "storage/store.h"
 #include "tests/util/testutil.h"
 
@@ -76,6 +79,52 @@ static int run(const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	return tu_run(cmd, out, sizeof(out));
+}
+
+/* A top's view: 0.NA/<node> records holding a node's HS_SITE (its key) and
+ * its signed IDNODE_VOLUME value (tampered when asked). */
+static void put_report(idn_store_t *st, const char *node, const idn_pkey_t *k, bool tamper)
+{
+	uint8_t pk[1024], site[2048], vals[8192];
+	idn_wire_t pw, sw, vw;
+	idn_wire_init(&pw, pk, sizeof(pk));
+	assert_int_equal(idn_pkey_hs_pubkey(k, &pw), IDN_OK);
+	idn_site_t *si = calloc(1, sizeof(*si));
+	si->data_version = 1;
+	si->proto_major = 2;
+	si->proto_minor = 10;
+	si->n_servers = 1;
+	si->servers[0].pubkey = (idn_bytes_t){ pk, (uint32_t)idn_wire_offset(&pw) };
+	idn_wire_init(&sw, site, sizeof(site));
+	idn_site_encode(&sw, si);
+	free(si);
+	idn_volreport_t v = { .resolutions = 1234, .registrations = 56, .identifiers = 789,
+			      .enterprises = 3 };
+	snprintf(v.node, sizeof(v.node), "%s", node);
+	snprintf(v.date, sizeof(v.date), "2026-11-30");
+	char *data;
+	size_t dl;
+	assert_int_equal(idn_volreport_build(&v, k, &data, &dl), IDN_OK);
+	if (tamper)
+		strstr(data, "1234")[0] = '9';
+	idn_wire_init(&vw, vals, sizeof(vals));
+	idn_value_t a = { .index = 1, .ttl = 86400, .perms = IDN_PERM_DEFAULT,
+			  .type = { (const uint8_t *)"HS_SITE", 7 },
+			  .data = { site, (uint32_t)idn_wire_offset(&sw) } };
+	idn_value_t b = { .index = IDN_VOLUME_INDEX, .ttl = 86400,
+			  .perms = IDN_PERM_ADMIN_READ | IDN_PERM_ADMIN_WRITE,
+			  .type = { (const uint8_t *)IDN_VOLUME_TYPE, 13 },
+			  .data = { (const uint8_t *)data, (uint32_t)dl } };
+	idn_value_encode(&vw, &a);
+	idn_value_encode(&vw, &b);
+	assert_int_equal(vw.err, IDN_OK);
+	char h[64];
+	snprintf(h, sizeof(h), "0.NA/%s", node);
+	idn_txn_t *t;
+	assert_int_equal(idn_txn_begin(st, &t), IDN_OK);
+	idn_txn_put(t, (const uint8_t *)h, strlen(h), vals, idn_wire_offset(&vw), 2);
+	assert_int_equal(idn_txn_commit(t), IDN_OK);
+	free(data);
 }
 
 static void test_volumes(void **s)
@@ -183,6 +232,36 @@ static void test_volumes(void **s)
 	assert_int_equal(run("%s report --db %s/data --from 2026-12-02 --to 2026-12-01 2>&1",
 			     idnode, D.dir),
 			 2);
+
+	/* On a top: the stored reports of its secondaries, signatures checked. */
+	{
+		char dir[256];
+		snprintf(dir, sizeof(dir), "%s/data", D.dir);
+		idn_store_t *st;
+		idn_store_opts_t so = { 0 };
+		assert_int_equal(idn_store_open(dir, &so, &st), IDN_OK);
+		idn_pkey_t *k;
+		assert_int_equal(idn_pkey_generate_rsa(1024, &k), IDN_OK);
+		put_report(st, "88.200", k, false);
+		put_report(st, "88.201", k, true);
+		idn_pkey_free(k);
+		idn_store_close(st);
+	}
+	assert_int_equal(run("%s report --nodes --db %s/data --json", idnode, D.dir), 0);
+	j = json_loads(out, 0, &je);
+	assert_non_null(j);
+	json_t *nodes = json_object_get(j, "nodes");
+	assert_int_equal(json_array_size(nodes), 2);
+	json_t *n0 = json_array_get(nodes, 0), *n1 = json_array_get(nodes, 1);
+	assert_string_equal(json_string_value(json_object_get(n0, "node")), "88.200");
+	assert_string_equal(json_string_value(json_object_get(n0, "date")), "2026-11-30");
+	assert_int_equal(json_integer_value(json_object_get(n0, "resolutions")), 1234);
+	assert_true(json_is_true(json_object_get(n0, "signature_ok")));
+	assert_false(json_is_true(json_object_get(n1, "signature_ok")));
+	json_decref(j);
+	assert_int_equal(run("%s report --nodes --db %s/data", idnode, D.dir), 0);
+	assert_non_null(strstr(out, "verified (HS_SITE key)"));
+	assert_non_null(strstr(out, "NOT VERIFIED"));
 
 	/* A restart carries the totals on. */
 	const char *extra[] = { "--demo", "--utc-offset=480", NULL };

@@ -154,11 +154,12 @@ static bool answer(conn_t *c, const uint8_t *msg, size_t len)
 	int st = idn_query_consume(q, msg, len);
 	/* Decoded requests count against the source's bucket: admin ones
 	 * (jobs) against writes, the rest against resolution. A connection
-	 * logged in (IDIS OC 2001) is an authenticated enterprise: its writes
-	 * are bounded by its quotas, not by the rate (bulk imports pipeline
-	 * tens of thousands a second). */
-	if ((st == IDN_Q_PRODUCE && !q->decode_err) ||
-	    (st == IDN_Q_ASYNC && !c->state.identity.valid)) {
+	 * logged in (IDIS OC 2001) is an authenticated enterprise: it is
+	 * bounded by its quotas, not by the rate (bulk imports pipeline tens
+	 * of thousands of creates a second, and a re-run resolves each one it
+	 * finds already there). */
+	if (!c->state.identity.valid &&
+	    ((st == IDN_Q_PRODUCE && !q->decode_err) || st == IDN_Q_ASYNC)) {
 		int kind = st == IDN_Q_ASYNC ? IDN_RL_WRITE : IDN_RL_RESOLVE;
 		if (idn_rl_take(w->rl, c->src, kind, w->now_us) != IDN_RL_PASS)
 			return answer_limited(c);

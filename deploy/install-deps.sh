@@ -30,6 +30,10 @@ fi
 echo "install-deps: installing$missing" >&2
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "install-deps: run as root (or install sudo), or install them yourself:$missing" >&2
+		exit 1
+	fi
 	SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -133,6 +133,12 @@ static int https_cert(const idn_config_t *c, char *cert, char *key, size_t len, 
 	return ret;
 }
 
+/* The node page shows today's persisted resolutions (idn_acct_today). */
+static uint64_t acct_today(void *arg)
+{
+	return idn_acct_today(arg);
+}
+
 int main(int argc, char **argv)
 {
 	idn_config_t cfg;
@@ -295,6 +301,8 @@ int main(int argc, char **argv)
 	/* The node page's figures (resolutions, registrations, enterprises). */
 	static idn_volumes_src_t vol;
 	idn_volumes_init(&vol, store, srv, cfg.node_prefix, node.site_addr, cfg.utc_offset);
+	vol.today = acct_today;
+	vol.today_arg = &acct;
 	idn_http_opts_t hopts = {
 		.listen = cfg.http_listen,
 		.tls_listen = cfg.https_listen,

@@ -128,6 +128,10 @@ void idn_volumes_fill(void *arg, idn_volumes_t *out)
 	out->utc_offset = v->utc_offset;
 	out->resolutions = total_resolutions(v);
 	out->resolutions_today = observe(v, out->now, out->resolutions, out->today);
+	if (v->today) {
+		out->resolutions_today = v->today(v->today_arg);
+		out->today_persisted = true;
+	}
 
 	char name[24];
 	reg_sum_t rs = { .today = out->today };

@@ -41,6 +41,10 @@ typedef struct {
 	char day[9];
 	uint64_t day_base;           /* total resolutions when `day` began (0: start day) */
 	struct event *tick;
+	/* Today's resolutions as persisted by the volume accounting (NULL: the
+	 * in-memory count since start is shown). */
+	uint64_t (*today)(void *arg);
+	void *today_arg;
 } idn_volumes_src_t;
 
 void idn_volumes_init(idn_volumes_src_t *v, idn_store_t *store, idn_server_t *srv,

@@ -44,7 +44,9 @@ typedef struct {
 	int utc_offset;              /* minutes east of UTC */
 	char today[9];               /* YYYYMMDD in that offset */
 	uint64_t resolutions;        /* since start, native + HTTP */
-	uint64_t resolutions_today;  /* since the later of start and midnight */
+	uint64_t resolutions_today;  /* since the later of start and midnight, or the
+				      * persisted day count when `today_persisted` */
+	bool today_persisted;        /* resolutions_today survives restarts */
 	uint64_t registrations_today;  /* counter regday:<today> */
 	uint64_t registrations_year;   /* sum of regday:<YYYY>* */
 	uint64_t enterprises;        /* 0.NA/<node-prefix>.* handles */

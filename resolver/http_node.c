@@ -132,7 +132,10 @@ static void metrics(const idn_volumes_t *v, metric_t *m)
 	char sd[9];
 	snprintf(sd, sizeof(sd), "%.4s%.2s%.2s", t, t + 5, t + 8);
 	bool same_day = v->started && strcmp(sd, v->today) == 0;
-	if (same_day)
+	if (v->today_persisted)
+		snprintf(m[M_RES_TODAY].note, sizeof(m[0].note), "Since midnight (node time), "
+			 "native protocol and HTTP; kept across restarts.");
+	else if (same_day)
 		snprintf(m[M_RES_TODAY].note, sizeof(m[0].note), "Since start (%s): counted in "
 			 "memory, not kept across restarts yet.", t);
 	else

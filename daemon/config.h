@@ -39,6 +39,7 @@ typedef struct {
 	int udp_max_answer, max_request, tcp_max_per_address, max_connections, tcp_slow_timeout;
 	int max_values, max_handle_length;
 	long long map_size;
+	int reader_cache;
 	char log_level[IDN_CFG_STR];
 	bool demo;
 	char admin_key[PATH_MAX];

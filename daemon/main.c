@@ -168,7 +168,8 @@ int main(int argc, char **argv)
 
 	idn_store_t *store = NULL;
 	idn_store_opts_t so = { .map_size = (size_t)cfg.map_size,
-				.max_readers = (unsigned)workers + 64 };
+				.max_readers = (unsigned)workers + 64,
+				.reader_cache_entries = (uint32_t)cfg.reader_cache };
 	int ret = idn_store_open(cfg.data_dir, &so, &store);
 	if (ret) {
 		idn_daemon_store_open_failed(cfg.data_dir, ret);

@@ -167,6 +167,48 @@ void idn_handle_fold(const uint8_t *in, size_t len, uint8_t *out)
 	memcpy(out + len - 8, &x, 8);
 }
 
+/*
+ * The reader cache's key hash, computed while folding (the same words):
+ * multiply-xor per eight bytes, then a finaliser so that both the low bits
+ * (the set) and the high ones (the tag) depend on every byte. It is a
+ * function of the folded key and its length only. Not keyed: colliding
+ * handles only fall back to the B-tree.
+ */
+#define HASH_K1 0x9e3779b97f4a7c15ULL
+#define HASH_K2 0xff51afd7ed558ccdULL
+
+static inline uint64_t hash_word(uint64_t h, uint64_t x)
+{
+	return (h ^ x) * HASH_K1;
+}
+
+static inline uint64_t fold_hash(const uint8_t *in, size_t len, uint8_t *out)
+{
+	uint64_t h = (uint64_t)len * HASH_K2, x;
+	if (len < 8) {
+		uint8_t w[8] = { 0 };
+		for (size_t i = 0; i < len; i++) {
+			uint8_t c = in[i];
+			out[i] = w[i] = (c >= 'a' && c <= 'z') ? (uint8_t)(c - 32) : c;
+		}
+		memcpy(&x, w, 8);
+		h = hash_word(h, x);
+	} else {
+		for (size_t i = 0; i < len - 8; i += 8) {
+			x = fold8(in + i);
+			memcpy(out + i, &x, 8);
+			h = hash_word(h, x);
+		}
+		x = fold8(in + len - 8);
+		memcpy(out + len - 8, &x, 8);
+		h = hash_word(h, x);
+	}
+	h ^= h >> 33;
+	h *= HASH_K2;
+	h ^= h >> 29;
+	return h;
+}
+
 /* Begin a transaction, clearing stale reader slots once if the table is full
  * (LMDB's documented remedy for readers left behind by dead processes). */
 int idn_store_txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
@@ -275,6 +317,7 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 	if (!s)
 		return IDN_ENOMEM;
 	s->read_only = opts->read_only;
+	s->reader_cache_entries = opts->reader_cache_entries;
 
 	int ret = map_mdb(mdb_env_create(&s->env));
 	if (ret)
@@ -413,6 +456,11 @@ static int make_key(const uint8_t *handle, size_t len, uint8_t *buf, MDB_val *k)
 
 int idn_reader_new(idn_store_t *s, idn_reader_t **out)
 {
+	return idn_reader_new_cached(s, s->reader_cache_entries, out);
+}
+
+int idn_reader_new_cached(idn_store_t *s, uint32_t cache_entries, idn_reader_t **out)
+{
 	idn_reader_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return IDN_ENOMEM;
@@ -421,6 +469,13 @@ int idn_reader_new(idn_store_t *s, idn_reader_t **out)
 	if (ret) {
 		free(r);
 		return ret;
+	}
+	/* The cache is only an optimisation: without memory for it, or without
+	 * the cursor its misses use, the reader works uncached. */
+	if (cache_entries && idn_lkcache_init(&r->cache, cache_entries) == IDN_OK &&
+	    r->cache.ents && mdb_cursor_open(r->txn, s->handles, &r->cur) != MDB_SUCCESS) {
+		r->cur = NULL;
+		idn_lkcache_free(&r->cache);
 	}
 	mdb_txn_reset(r->txn);
 	*out = r;
@@ -431,7 +486,11 @@ void idn_reader_free(idn_reader_t *r)
 {
 	if (!r)
 		return;
+	/* A read-only txn's cursor must be closed explicitly. */
+	if (r->cur)
+		mdb_cursor_close(r->cur);
 	mdb_txn_abort(r->txn);
+	idn_lkcache_free(&r->cache);
 	free(r);
 }
 
@@ -447,6 +506,10 @@ int idn_reader_begin(idn_reader_t *r)
 	}
 	r->active = rc == MDB_SUCCESS;
 	r->snapshot++;
+	if (r->active && r->cache.ents) {
+		idn_lkcache_begin(&r->cache, mdb_txn_id(r->txn));
+		r->cur_live = false;
+	}
 	return map_mdb(rc);
 }
 
@@ -463,12 +526,50 @@ void idn_reader_end(idn_reader_t *r)
 	}
 }
 
+/* A lookup through the reader's cache (storage/cache.c: why its map
+ * pointers are valid). A miss reads with the cursor and MDB_SET_KEY, which
+ * gives the key's address in the map as well, so a found entry needs no copy
+ * of its key. */
+static int reader_get_cached(idn_reader_t *r, const uint8_t *handle, size_t len,
+			     idn_record_t *rec)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	uint64_t h = fold_hash(handle, len, buf);
+	const idn_lkcache_ent_t *e = idn_lkcache_find(&r->cache, buf, len, h);
+	MDB_val k = { len, buf }, v;
+	if (e) {
+		if (!e->val)
+			return IDN_ENOTFOUND;
+		v.mv_size = e->vlen;
+		v.mv_data = (void *)e->val;
+		return rec_parse(&v, rec);
+	}
+	int rc;
+	if (!r->cur_live) {
+		rc = mdb_cursor_renew(r->txn, r->cur);
+		if (rc)
+			return map_mdb(rc);
+		r->cur_live = true;
+	}
+	rc = mdb_cursor_get(r->cur, &k, &v, MDB_SET_KEY);
+	if (rc == MDB_NOTFOUND)
+		idn_lkcache_put(&r->cache, h, buf, len, NULL, 0);
+	if (rc)
+		return map_mdb(rc);
+	/* The key must be LMDB's copy in the page, not our buffer. */
+	if ((const uint8_t *)k.mv_data != buf && k.mv_size == len)
+		idn_lkcache_put(&r->cache, h, k.mv_data, len, v.mv_data, v.mv_size);
+	return rec_parse(&v, rec);
+}
+
 int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	MDB_val k, v;
 	if (!r->active)
 		return IDN_EINVAL;
+	if (r->cache.ents && len > 0 && len <= IDN_STORE_MAX_KEY)
+		return reader_get_cached(r, handle, len, rec);
 	int ret = make_key(handle, len, buf, &k);
 	if (ret)
 		return ret == IDN_ELIMIT ? IDN_ENOTFOUND : ret;
@@ -476,6 +577,19 @@ int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_recor
 	if (rc)
 		return map_mdb(rc);
 	return rec_parse(&v, rec);
+}
+
+void idn_reader_cache_stat(const idn_reader_t *r, idn_reader_cache_stat_t *st)
+{
+	const idn_lkcache_t *c = &r->cache;
+	memset(st, 0, sizeof(*st));
+	if (!c->ents)
+		return;
+	st->entries = (uint64_t)(c->mask + 1) * 2;
+	st->bytes = c->map_len;
+	st->hits = c->hits;
+	st->misses = c->misses;
+	st->drops = c->drops;
 }
 
 bool idn_reader_is_homed(idn_reader_t *r, const uint8_t *na, size_t len)

@@ -43,7 +43,18 @@ typedef struct {
 	unsigned max_readers;   /* 0 = default (126) */
 	bool read_only;
 	bool nosync;            /* bulk load only: commits not fsynced (synced at close) */
+	/* Entries of each reader's lookup cache (32 bytes each, plus 4 bytes of
+	 * room for not-found keys; rounded down to a power of two): repeated
+	 * idn_reader_get() of a handle while no write has committed costs a
+	 * hash probe instead of a B-tree search. 0 = no cache. Memory is
+	 * mapped per reader and resident only as entries are filled. */
+	uint32_t reader_cache_entries;
 } idn_store_opts_t;
+
+/* The daemon's default (8 MiB of entries + 1 MiB of keys per reader), and
+ * the largest cache accepted (larger values are clamped). */
+#define IDN_READER_CACHE_DEFAULT (1u << 18)
+#define IDN_READER_CACHE_MAX (1u << 24)
 
 /* Open (creating if needed) the store in directory `dir` (created too).
  * IDN_EVERSION when the on-disk schema is newer than this code;
@@ -87,6 +98,9 @@ typedef struct {
 /* ---- read side ---- */
 
 int idn_reader_new(idn_store_t *s, idn_reader_t **out);
+/* The same with its own cache size instead of the store's
+ * reader_cache_entries (0 = no cache). */
+int idn_reader_new_cached(idn_store_t *s, uint32_t cache_entries, idn_reader_t **out);
 void idn_reader_free(idn_reader_t *r);
 int idn_reader_begin(idn_reader_t *r);
 void idn_reader_end(idn_reader_t *r);
@@ -95,8 +109,19 @@ void idn_reader_end(idn_reader_t *r);
 uint64_t idn_reader_snapshot(const idn_reader_t *r);
 
 /* Look up a handle. IDN_ENOTFOUND if absent; IDN_ECORRUPT if the stored
- * value does not decode. */
+ * value does not decode. Answered from the reader's cache (see
+ * reader_cache_entries) when the same handle was looked up since the last
+ * commit; the results are the same either way. */
 int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec);
+
+/* The reader's cache: its size and what it did since idn_reader_new(). */
+typedef struct {
+	uint64_t entries;       /* 0 = no cache */
+	uint64_t bytes;         /* mapped for it (resident only where used) */
+	uint64_t hits, misses;  /* idn_reader_get() answered from it / not */
+	uint64_t drops;         /* new snapshots (commits seen): every entry dropped */
+} idn_reader_cache_stat_t;
+void idn_reader_cache_stat(const idn_reader_t *r, idn_reader_cache_stat_t *st);
 
 /* True when prefix handle `na` ("0.NA/88.100", any case) is homed here. */
 bool idn_reader_is_homed(idn_reader_t *r, const uint8_t *na, size_t len);

@@ -18,13 +18,53 @@ struct idn_store {
 	MDB_dbi outbox;               /* schema 2, added later: old code ignores it */
 	bool has_outbox;
 	bool read_only;
+	uint32_t reader_cache_entries;  /* idn_reader_new()'s; 0 = no cache */
 };
+
+/* One entry of a reader's lookup cache (cache.c explains why it is valid). */
+typedef struct {
+	const uint8_t *key;   /* the folded key: in the map, or in the arena when absent */
+	const uint8_t *val;   /* the stored record in the map; NULL: no such handle */
+	uint32_t vlen;
+	uint32_t tag;         /* high half of the key's hash */
+	uint32_t gen;         /* valid only while equal to the cache's gen */
+	uint16_t klen;
+	uint16_t unused;
+} idn_lkcache_ent_t;
+
+typedef struct {
+	idn_lkcache_ent_t *ents;   /* NULL: no cache; else 2 * (mask + 1) entries */
+	size_t mask;              /* sets - 1 */
+	size_t map_len;           /* bytes mapped: the table, then the arena */
+	uint8_t *arena;           /* folded keys of not-found entries */
+	size_t arena_len, arena_used;
+	uint32_t gen;             /* 0 until the first begin */
+	size_t txnid;             /* the snapshot `gen` stands for */
+	uint64_t hits, misses, drops;
+} idn_lkcache_t;
+
+/* entries: 0 = none; else rounded down to a power of two (at least 2, at
+ * most IDN_READER_CACHE_MAX). IDN_ENOMEM when it cannot be mapped. */
+int idn_lkcache_init(idn_lkcache_t *c, size_t entries);
+void idn_lkcache_free(idn_lkcache_t *c);
+/* After each successful renew: a new txn id drops every entry. */
+void idn_lkcache_begin(idn_lkcache_t *c, size_t txnid);
+/* The live entry for folded key `key`, or NULL (counts hits and misses). */
+const idn_lkcache_ent_t *idn_lkcache_find(idn_lkcache_t *c, const uint8_t *key, size_t klen,
+					uint64_t hash);
+/* Remember a lookup's result: key and val in the map (val NULL and key
+ * anywhere for a handle that is absent: the key is copied if there is room). */
+void idn_lkcache_put(idn_lkcache_t *c, uint64_t hash, const uint8_t *key, size_t klen,
+		    const uint8_t *val, size_t vlen);
 
 struct idn_reader {
 	idn_store_t *s;
 	MDB_txn *txn;
 	bool active;
 	uint64_t snapshot;
+	idn_lkcache_t cache;
+	MDB_cursor *cur;          /* on "handles", for cache misses (gives the key's address) */
+	bool cur_live;            /* renewed into the current txn */
 };
 
 struct idn_txn {

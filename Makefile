@@ -65,7 +65,7 @@ include tests/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all run test check bench bench-http bench-idis bench-recursion fuzz install uninstall clean deps unit integration
+.PHONY: all run test check bench soak bench-http bench-idis bench-recursion fuzz install uninstall clean deps unit integration
 
 all: deps $(BINS)
 
@@ -103,6 +103,10 @@ bench: all
 # Resolution through the top (warm recursion cache) vs local resolution, same run.
 bench-recursion: all
 	bench/run-recursion.sh $(BUILD)
+
+# Ten minutes of mixed load on one daemon: memory, fds, acknowledged writes (not part of make bench).
+soak: all
+	bench/run-soak.sh $(BUILD)
 
 # IDIS logins vs per-request challenge-response: registrations/s, same run.
 bench-idis: all

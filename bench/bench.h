@@ -66,6 +66,8 @@ int bench_gen_store(const bench_opts_t *o);
 int bench_register(const bench_opts_t *o);
 int bench_lmdb_ceiling(const bench_opts_t *o);
 int bench_gen_jsonl(const bench_opts_t *o);
+/* count.c: stored handles starting with --prefix (soak checks). */
+int bench_count_prefix(const bench_opts_t *o);
 /* http.c: keep-alive GET load on /api/handles, and the evhttp reference responder. */
 int bench_gen_http(const bench_opts_t *o);
 int bench_raw_http(const bench_opts_t *o);

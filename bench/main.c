@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"           counters) and as bare puts.\n"
 		"  gen-jsonl --count=N [--prefix=88.100.12/IMP-] [--run-id=ID]\n"
 		"           N identifiers as JSON lines on stdout, for `idnode import`.\n"
+		"  count-prefix --db=DIR --prefix=PREFIX/TEXT\n"
+		"           how many stored handles start with PREFIX/TEXT (soak checks).\n"
 		"  http     --server=ADDR --prefix=P --count=N [--conns=64] [--pipeline=1] ...\n"
 		"           closed-loop GET /api/handles/P<i> over keep-alive HTTP/1.1 connections.\n"
 		"  raw-http --listen=ADDR [--reply-size=N] [--duration=S]\n"
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
 		return bench_lmdb_ceiling(&o);
 	if (!strcmp(cmd, "gen-jsonl"))
 		return bench_gen_jsonl(&o);
+	if (!strcmp(cmd, "count-prefix"))
+		return bench_count_prefix(&o);
 	if (!strcmp(cmd, "http"))
 		return bench_gen_http(&o);
 	if (!strcmp(cmd, "raw-http"))

@@ -84,6 +84,7 @@ $(LIB): $(LIB_OBJS)
 
 # `make run`: a demo node on 127.0.0.1 with the embedded default config.
 run: all
+	@mkdir -p run
 	$(BUILD)/idnoded --data-dir=$(CURDIR)/run/data --demo
 
 # `make test`: sanitizer build, then every unit, fuzz-replay and integration test.

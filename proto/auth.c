@@ -12,6 +12,7 @@
 
 #include "proto/auth.h"
 #include "proto/msg.h"
+#include "proto/record.h"
 
 /* The old answer format (peers < 2.1): MD5(K|D|K) without a code byte. No
  * coded answer is 16 bytes long, so the length tells them apart. */
@@ -235,19 +236,10 @@ int idn_seckey_verify(const uint8_t *key, size_t keylen, const uint8_t *nonce, s
 /* ------------------------------------------------------------------ */
 /* HS_PUBKEY.                                                          */
 
+/* s is upper case, so folding both sides is the same as folding b. */
 static bool eq_ci(idn_bytes_t b, const char *s)
 {
-	size_t n = strlen(s);
-	if (b.len != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = b.p[i];
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)s[i])
-			return false;
-	}
-	return true;
+	return idn_handle_eq_ci(b.p, b.len, (const uint8_t *)s, strlen(s));
 }
 
 /* hashAlgId of an answer or credential to a digest code; 0 when unknown. */

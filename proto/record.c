@@ -84,6 +84,16 @@ static bool eq_ci(const uint8_t *a, const uint8_t *b, size_t n)
 	return true;
 }
 
+bool idn_handle_eq_ci(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	return al == bl && eq_ci(a, b, al);
+}
+
+bool idn_handle_has_prefix_ci(const uint8_t *h, size_t len, const uint8_t *prefix, size_t plen)
+{
+	return len >= plen && eq_ci(h, prefix, plen);
+}
+
 bool idn_type_matches(idn_bytes_t type, idn_bytes_t query)
 {
 	/* CNRI Util.isParentTypeInArray: a value without a type never matches. */

@@ -89,6 +89,12 @@ bool idn_type_matches(idn_bytes_t type, idn_bytes_t query);
 /* HandleValue.hasType: `type` is `base` or `base.` followed by anything. */
 bool idn_type_is(idn_bytes_t type, const char *base);
 
+/* Handles (and type names) compare ASCII case-insensitively, as the store
+ * folds them: only a-z fold to A-Z, other bytes must be equal. */
+bool idn_handle_eq_ci(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+/* Does h start with prefix (plen bytes), compared as idn_handle_eq_ci? */
+bool idn_handle_has_prefix_ci(const uint8_t *h, size_t len, const uint8_t *prefix, size_t plen);
+
 /* HS_ADMIN data. */
 typedef struct {
 	uint16_t perms;

@@ -206,18 +206,9 @@ static bool login_matches(const idn_msg_t *orig, const idn_identity_t *who)
 	idn_login_req_t l;
 	if (idn_login_req_decode(orig->body.p, orig->body.len, &l) != IDN_OK)
 		return false;
-	if (l.handle.len != who->len || (l.index != 0 && l.index != who->index))
+	if (l.index != 0 && l.index != who->index)
 		return false;
-	for (uint32_t i = 0; i < l.handle.len; i++) {
-		uint8_t x = l.handle.p[i], y = who->handle[i];
-		if (x >= 'a' && x <= 'z')
-			x = (uint8_t)(x - 32);
-		if (y >= 'a' && y <= 'z')
-			y = (uint8_t)(y - 32);
-		if (x != y)
-			return false;
-	}
-	return true;
+	return idn_handle_eq_ci(l.handle.p, l.handle.len, who->handle, who->len);
 }
 
 typedef struct {

@@ -28,18 +28,10 @@ static void failf(reg_op_t *op, uint32_t rcode, const char *fmt, ...)
 	op->errmsg = op->errbuf;
 }
 
+/* 0.NA/..., any case: a prefix handle. */
 static bool is_na(const uint8_t *h, size_t len)
 {
-	if (len < NA_PREFIX_LEN)
-		return false;
-	for (size_t i = 0; i < NA_PREFIX_LEN; i++) {
-		uint8_t c = h[i];
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)NA_PREFIX[i])
-			return false;
-	}
-	return true;
+	return idn_handle_has_prefix_ci(h, len, (const uint8_t *)NA_PREFIX, NA_PREFIX_LEN);
 }
 
 /* Strict UTF-8 (no overlongs, no surrogates), as CNRI's decoder demands. */

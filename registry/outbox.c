@@ -41,17 +41,9 @@ static bool is_enterprise_na(const idn_registry_t *r, const uint8_t *h, size_t l
 	size_t pl = strlen(r->o.node_prefix);
 	if (len <= NA_PREFIX_LEN + pl + 1 || h[NA_PREFIX_LEN + pl] != '.')
 		return false;
-	for (size_t i = 0; i < NA_PREFIX_LEN + pl; i++) {
-		uint8_t a = h[i], b = (uint8_t)(i < NA_PREFIX_LEN ? NA_PREFIX[i]
-							  : r->o.node_prefix[i - NA_PREFIX_LEN]);
-		if (a >= 'a' && a <= 'z')
-			a = (uint8_t)(a - 32);
-		if (b >= 'a' && b <= 'z')
-			b = (uint8_t)(b - 32);
-		if (a != b)
-			return false;
-	}
-	return true;
+	return idn_handle_has_prefix_ci(h, len, (const uint8_t *)NA_PREFIX, NA_PREFIX_LEN) &&
+	       idn_handle_has_prefix_ci(h + NA_PREFIX_LEN, len - NA_PREFIX_LEN,
+					(const uint8_t *)r->o.node_prefix, pl);
 }
 
 /* The copy for the top (see above) of prefix handle h with record rec

@@ -15,26 +15,9 @@ int reg_view_get(reg_view_t *v, const uint8_t *h, size_t len, idn_record_t *rec)
 	return idn_reader_get(v->reader, h, len, rec);
 }
 
-/* Handles compare case-insensitively (the store folds them). */
-static bool handle_eq(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	if (al != bl)
-		return false;
-	for (size_t i = 0; i < al; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'a' && x <= 'z')
-			x = (uint8_t)(x - 32);
-		if (y >= 'a' && y <= 'z')
-			y = (uint8_t)(y - 32);
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 static bool id_matches(const idn_identity_t *who, idn_bytes_t h, uint32_t index)
 {
-	return who->valid && handle_eq(who->handle, who->len, h.p, h.len) &&
+	return who->valid && idn_handle_eq_ci(who->handle, who->len, h.p, h.len) &&
 	       (index == 0 || index == who->index);
 }
 
@@ -102,7 +85,7 @@ static bool in_group(reg_view_t *v, idn_bytes_t gh, uint32_t gidx, const idn_ide
 					continue;
 				bool seen = false;
 				for (unsigned k = 0; k < qn && !seen; k++)
-					seen = q[k].index == mi && handle_eq(q[k].h, q[k].len, mh.p, mh.len);
+					seen = q[k].index == mi && idn_handle_eq_ci(q[k].h, q[k].len, mh.p, mh.len);
 				if (seen)
 					continue;
 				memcpy(q[qn].h, mh.p, mh.len);
@@ -149,8 +132,7 @@ bool reg_allowed(idn_registry_t *r, reg_view_t *v, const idn_record_t *rec,
 
 size_t reg_prefix_handle(const uint8_t *h, size_t len, uint8_t *out, size_t cap)
 {
-	if (len >= NA_PREFIX_LEN && handle_eq(h, NA_PREFIX_LEN, (const uint8_t *)NA_PREFIX,
-					      NA_PREFIX_LEN)) {
+	if (idn_handle_has_prefix_ci(h, len, (const uint8_t *)NA_PREFIX, NA_PREFIX_LEN)) {
 		/* 0.NA/a.b.c -> 0.NA/a.b; 0.NA/a -> 0.NA/0.NA (the root's). */
 		const uint8_t *p = h + NA_PREFIX_LEN;
 		size_t pl = len - NA_PREFIX_LEN;

@@ -148,18 +148,10 @@ int idn_query_error_for_envelope(idn_query_t *q, const idn_envelope_t *env, uint
 
 /* ---- responsibility ---- */
 
+/* 0.NA/..., any case: a prefix handle. */
 static bool prefix_eq_na(const uint8_t *h, size_t len)
 {
-	if (len < NA_PREFIX_LEN)
-		return false;
-	for (size_t i = 0; i < NA_PREFIX_LEN; i++) {
-		uint8_t c = h[i];
-		if (c >= 'a' && c <= 'z')
-			c = (uint8_t)(c - 32);
-		if (c != (uint8_t)NA_PREFIX[i])
-			return false;
-	}
-	return true;
+	return idn_handle_has_prefix_ci(h, len, (const uint8_t *)NA_PREFIX, NA_PREFIX_LEN);
 }
 
 /* Is `na_tail` (a prefix such as "88.100.12") homed, directly or through a

@@ -35,22 +35,6 @@ void rx_log(struct idn_recursor *r, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool eq_ci(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	if (al != bl)
-		return false;
-	for (size_t i = 0; i < al; i++) {
-		uint8_t x = a[i], y = b[i];
-		if (x >= 'a' && x <= 'z')
-			x = (uint8_t)(x - 32);
-		if (y >= 'a' && y <= 'z')
-			y = (uint8_t)(y - 32);
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 /* ---- answering the client ---- */
 
 void job_answer(idn_job_t *job, uint32_t rcode, idn_bytes_t handle, const uint8_t *vals,
@@ -228,7 +212,7 @@ static bool pick_site(rjob_t *j, const uint8_t *vals, size_t vlen, uint32_t coun
 			return false;
 		bool want = false;
 		for (int k = 0; k < ntypes; k++)
-			if (eq_ci(v.type.p, v.type.len, (const uint8_t *)types[k], strlen(types[k])))
+			if (idn_handle_eq_ci(v.type.p, v.type.len, (const uint8_t *)types[k], strlen(types[k])))
 				want = true;
 		if (!want || idn_site_decode(v.data.p, v.data.len, &site) != IDN_OK ||
 		    site.n_servers == 0)
@@ -308,7 +292,7 @@ static void have_prefix(rjob_t *j, const uint8_t *vals, size_t vlen, uint32_t co
 		idn_value_t v;
 		if (idn_value_decode(&w, &v) != IDN_OK)
 			break;
-		if (!eq_ci(v.type.p, v.type.len, (const uint8_t *)"HS_SERV", 7) || v.data.len == 0 ||
+		if (!idn_handle_eq_ci(v.type.p, v.type.len, (const uint8_t *)"HS_SERV", 7) || v.data.len == 0 ||
 		    v.data.len > sizeof(j->ph))
 			continue;
 		if (++j->hops > RX_MAX_HOPS) {
@@ -408,7 +392,7 @@ static void prefix_answer(rjob_t *j, const uint8_t *msg, size_t len)
 	}
 	uint32_t rc = a.m.hdr.rcode;
 	if (rc == IDN_RC_SUCCESS && !j->direct) {
-		if (!eq_ci(a.handle.p, a.handle.len, j->ph, j->phlen)) {
+		if (!idn_handle_eq_ci(a.handle.p, a.handle.len, j->ph, j->phlen)) {
 			fail(j, "answer for another handle");
 			return;
 		}
@@ -472,8 +456,8 @@ static void handle_answer(rjob_t *j, const uint8_t *msg, size_t len)
 	switch (rc) {
 	case IDN_RC_SUCCESS:
 		/* A bare prefix went out as its prefix handle (direct). */
-		if (!(j->direct ? eq_ci(a.handle.p, a.handle.len, j->ph, j->phlen)
-				: eq_ci(a.handle.p, a.handle.len, j->req.handle.p, j->req.handle.len))) {
+		if (!(j->direct ? idn_handle_eq_ci(a.handle.p, a.handle.len, j->ph, j->phlen)
+				: idn_handle_eq_ci(a.handle.p, a.handle.len, j->req.handle.p, j->req.handle.len))) {
 			fail(j, "answer for another handle");
 			return;
 		}
@@ -553,7 +537,7 @@ void rjob_begin(struct idn_recursor *r, idn_job_t *job)
 	/* The prefix handle: 0.NA/<text before the first slash>; a prefix
 	 * handle (0.NA/x) is itself resolved where prefix records live. */
 	size_t plen = (size_t)((const uint8_t *)memchr(j->key, '/', j->keylen) - j->key);
-	if (plen == 4 && eq_ci(j->key, 4, (const uint8_t *)"0.NA", 4)) {
+	if (plen == 4 && idn_handle_eq_ci(j->key, 4, (const uint8_t *)"0.NA", 4)) {
 		memcpy(j->ph, j->key, j->keylen);
 		j->phlen = j->keylen;
 		j->direct = true;

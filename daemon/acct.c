@@ -241,7 +241,7 @@ static uint8_t *report_body(idn_acct_t *a, const char *data, size_t dlen, size_t
 	return body;
 }
 
-static void send_report(idn_acct_t *a, int64_t day)
+static void send_report(idn_acct_t *a, int64_t day, bool mark_sent)
 {
 	idn_volreport_t v;
 	idn_acct_report_of(a, day, &v);
@@ -281,11 +281,13 @@ static void send_report(idn_acct_t *a, int64_t day)
 		v.date, (unsigned long long)v.resolutions, (unsigned long long)v.registrations,
 		(unsigned long long)v.identifiers, (unsigned long long)v.enterprises,
 		ret == IDN_OK ? ", queued for the top" : " (no upstream: not sent)");
-	char d[9], name[32];
-	idn_day_compact(day, d);
-	snprintf(name, sizeof(name), "volrep:%s", d);
-	idn_counter_delta_t mark = { name, 1 };
-	idn_registry_add_counters(a->reg, &mark, 1);
+	if (mark_sent) {
+		char d[9], name[32];
+		idn_day_compact(day, d);
+		snprintf(name, sizeof(name), "volrep:%s", d);
+		idn_counter_delta_t mark = { name, 1 };
+		idn_registry_add_counters(a->reg, &mark, 1);
+	}
 	free(body);
 	free(data);
 }
@@ -301,9 +303,25 @@ void idn_acct_tick(idn_acct_t *a, int64_t now)
 	int64_t due = a->report_day != INT64_MIN && now >= a->report_at ? a->report_day : INT64_MIN;
 	if (due != INT64_MIN)
 		a->report_day = INT64_MIN;
+	int64_t today = INT64_MIN;
+	if (a->report_now_at && now >= a->report_now_at) {
+		a->report_now_at = 0;
+		today = a->day;
+	}
 	pthread_mutex_unlock(&a->mu);
 	if (due != INT64_MIN)
-		send_report(a, due);
+		send_report(a, due, true);
+	if (today != INT64_MIN)
+		send_report(a, today, false);
+}
+
+void idn_acct_request_report(idn_acct_t *a, int64_t now)
+{
+	pthread_mutex_lock(&a->mu);
+	/* One more flush first, so the counts of the last second are in. */
+	a->report_now_at = now + 1;
+	pthread_mutex_unlock(&a->mu);
+	idn_log(5, "received SIGUSR1: queueing today's volume report so far");
 }
 
 /* Fire a few milliseconds after each whole second: midnight is one. */

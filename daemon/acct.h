@@ -65,6 +65,7 @@ typedef struct {
 	uint64_t flushes, flush_errors;
 	int64_t report_day;          /* day whose report is due; INT64_MIN = none */
 	int64_t report_at;           /* not before (the day's last flush committed) */
+	int64_t report_now_at;       /* SIGUSR1: today's report so far, not before; 0 = none */
 	struct event *tick;
 } idn_acct_t;
 
@@ -81,6 +82,9 @@ void idn_acct_collect(idn_acct_t *a, idn_acct_counts_t cur);
 int idn_acct_flush_at(idn_acct_t *a, idn_acct_counts_t cur, int64_t now);
 /* collect + flush_at(now) + the daily report when due. */
 void idn_acct_tick(idn_acct_t *a, int64_t now);
+/* On demand (SIGUSR1): queue today's report so far at the tick after the
+ * next flush (not marked in volrep:, so midnight's full report still goes). */
+void idn_acct_request_report(idn_acct_t *a, int64_t now);
 /* The last flush, at shutdown. */
 void idn_acct_final(idn_acct_t *a);
 

@@ -57,7 +57,8 @@ static void usage(FILE *out)
 		"\n"
 		"Signals: SIGTERM/SIGINT stop the node after the requests in progress;\n"
 		"SIGHUP re-reads the configuration (log-level, site-*, public-address,\n"
-		"tcp-idle-timeout and quotas change live; the rest needs a restart).\n"
+		"tcp-idle-timeout and quotas change live; the rest needs a restart);\n"
+		"SIGUSR1 queues today's volume report so far for the top.\n"
 		"Exit status: 0 on a clean stop, 1 on a runtime error, 2 on a usage or\n"
 		"configuration error.\n");
 }
@@ -90,6 +91,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct event_base *base = arg;
 	idn_log(5, "received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopbreak(base);
+}
+
+/* SIGUSR1: queue today's volume report so far for the top. */
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	idn_acct_request_report(arg, (int64_t)time(NULL));
 }
 
 /* "HOST:PORT" of a configured listen address with the port actually bound. */
@@ -230,7 +237,8 @@ int main(int argc, char **argv)
 	idn_http_t *http = NULL;
 	char cert_path[PATH_MAX + 32], key_path[PATH_MAX + 32], fingerprint[128] = "";
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *outbox_timer = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL, *sigusr1 = NULL;
+	struct event *outbox_timer = NULL;
 	char err[512];
 	rc = 1;
 
@@ -346,6 +354,8 @@ int main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sighup, NULL);
+	sigusr1 = evsignal_new(base, SIGUSR1, on_usr1, &acct);
+	evsignal_add(sigusr1, NULL);
 	outbox_timer = idn_daemon_upstream_timer(base, reg, &cfg);
 	idn_volumes_attach(&vol, base);
 	if (idn_acct_attach(&acct, base) != 0)
@@ -438,6 +448,8 @@ out_base:
 		event_free(sigint);
 	if (sighup)
 		event_free(sighup);
+	if (sigusr1)
+		event_free(sigusr1);
 	if (outbox_timer)
 		event_free(outbox_timer);
 	idn_volumes_deinit(&vol);

@@ -5,6 +5,7 @@
 
 #include "proto/crypto.h"
 #include "registry/reg_int.h"
+#include "storage/serves.h"
 
 #define QUOTA_TYPE "IDNODE_QUOTA"
 
@@ -99,37 +100,13 @@ static uint32_t check_handle(idn_bytes_t h, const char **msg)
 	return 0;
 }
 
-/* Is handle `h` served here (its prefix or an ancestor prefix homed)? */
-static bool homed_in(reg_view_t *v, const uint8_t *p, size_t len)
-{
-	uint8_t buf[IDN_STORE_MAX_KEY];
-	if (len == 0 || len + NA_PREFIX_LEN > sizeof(buf))
-		return false;
-	memcpy(buf, NA_PREFIX, NA_PREFIX_LEN);
-	for (;;) {
-		memcpy(buf + NA_PREFIX_LEN, p, len);
-		bool h = v->txn ? idn_txn_is_homed(v->txn, buf, NA_PREFIX_LEN + len)
-				: idn_reader_is_homed(v->reader, buf, NA_PREFIX_LEN + len);
-		if (h)
-			return true;
-		while (len > 0 && p[len - 1] != '.')
-			len--;
-		if (len <= 1)
-			return false;
-		len--;
-	}
-}
-
+/* Is handle `h` served here (storage/serves.h)? The registry does not
+ * follow CNRI's derived-prefix entries 0.NA/0.NA/P, which the resolver
+ * does: a prefix handle homed only that way is answered but not changed here. */
 static bool served(reg_view_t *v, const uint8_t *h, size_t len)
 {
-	if (is_na(h, len)) {
-		static const uint8_t root[] = "0.NA/0.NA";
-		bool rt = v->txn ? idn_txn_is_homed(v->txn, root, 9)
-				 : idn_reader_is_homed(v->reader, root, 9);
-		return rt || homed_in(v, h + NA_PREFIX_LEN, len - NA_PREFIX_LEN);
-	}
-	const uint8_t *slash = memchr(h, '/', len);
-	return slash && homed_in(v, h, (size_t)(slash - h));
+	return v->txn ? idn_txn_serves(v->txn, h, len, false)
+		      : idn_reader_serves(v->reader, h, len, false);
 }
 
 uint32_t reg_precheck(idn_registry_t *r, const idn_msg_t *m, idn_reader_t *rd, const char **msg)

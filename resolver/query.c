@@ -5,6 +5,7 @@
 #include "proto/respond.h"
 #include "resolver/query.h"
 #include "resolver/rcache.h"
+#include "storage/serves.h"
 
 static const char NA_PREFIX[] = "0.NA/";
 #define NA_PREFIX_LEN 5
@@ -154,57 +155,9 @@ static bool prefix_eq_na(const uint8_t *h, size_t len)
 	return idn_handle_has_prefix_ci(h, len, (const uint8_t *)NA_PREFIX, NA_PREFIX_LEN);
 }
 
-/* Is `na_tail` (a prefix such as "88.100.12") homed, directly or through a
- * dotted ancestor ("88.100", "88")? With `derived`, also CNRI's
- * derived-prefix homing entries "0.NA/0.NA/<p>". */
-static bool homed_hier(idn_query_t *q, const uint8_t *p, size_t len, bool derived)
-{
-	uint8_t buf[IDN_STORE_MAX_KEY];
-	if (len == 0 || len + 2 * NA_PREFIX_LEN > sizeof(buf))
-		return false;
-	memcpy(buf, NA_PREFIX, NA_PREFIX_LEN);
-	for (;;) {
-		memcpy(buf + NA_PREFIX_LEN, p, len);
-		if (idn_reader_is_homed(q->reader, buf, NA_PREFIX_LEN + len))
-			return true;
-		if (derived) {
-			uint8_t d[IDN_STORE_MAX_KEY];
-			memcpy(d, NA_PREFIX, NA_PREFIX_LEN);
-			memcpy(d + NA_PREFIX_LEN, NA_PREFIX, NA_PREFIX_LEN);
-			memcpy(d + 2 * NA_PREFIX_LEN, p, len);
-			if (idn_reader_is_homed(q->reader, d, 2 * NA_PREFIX_LEN + len))
-				return true;
-		}
-		/* Drop the last dotted component. */
-		while (len > 0 && p[len - 1] != '.')
-			len--;
-		if (len <= 1)
-			return false;
-		len--;
-	}
-}
-
-/*
- * Responsibility (CNRI errorIfNotHaveHandle, widened to the prefix tree a
- * secondary node owns): `P/x` is ours when 0.NA/P or an ancestor prefix of P
- * is homed; a prefix handle 0.NA/P is ours when 0.NA/0.NA is homed (a root),
- * or 0.NA/P or an ancestor is homed, or CNRI's derived-prefix entry
- * 0.NA/0.NA/P (or an ancestor) is.
- */
-static bool is_served_uncached(idn_query_t *q, const uint8_t *h, size_t len)
-{
-	if (prefix_eq_na(h, len)) {
-		static const uint8_t root[] = "0.NA/0.NA";
-		if (idn_reader_is_homed(q->reader, root, sizeof(root) - 1))
-			return true;
-		return homed_hier(q, h + NA_PREFIX_LEN, len - NA_PREFIX_LEN, true);
-	}
-	const uint8_t *slash = memchr(h, '/', len);
-	if (!slash)
-		return false;
-	return homed_hier(q, h, (size_t)(slash - h), false);
-}
-
+/* Responsibility: storage/serves.h, with CNRI's derived-prefix entries
+ * (0.NA/0.NA/P); the last answer is kept per snapshot and prefix, since a
+ * burst of queries mostly shares a few prefixes. */
 static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
 {
 	/* The decision depends only on the part before the first '/'. */
@@ -216,7 +169,7 @@ static bool is_served(idn_query_t *q, const uint8_t *h, size_t len)
 	if (plen <= sizeof(q->served_prefix) && snap == q->served_snapshot &&
 	    plen == q->served_len && memcmp(h, q->served_prefix, plen) == 0)
 		return q->served;
-	bool ok = is_served_uncached(q, h, len);
+	bool ok = idn_reader_serves(q->reader, h, len, true);
 	if (plen <= sizeof(q->served_prefix)) {
 		q->served_snapshot = snap;
 		q->served_len = plen;

@@ -453,19 +453,30 @@ static int produce(idn_query_t *q, idn_wire_t *out)
 
 /* Count a resolution answer by the response code it carries (header after
  * the 20-byte envelope: opcode, then rcode), whichever path wrote it. */
-static void count_resolution(idn_query_t *q, const idn_wire_t *out, size_t start)
+static void count_rc(idn_query_t *q, int transport, uint32_t rc)
 {
-	if (out->err || (size_t)(out->pos - out->base) < start + 28 ||
-	    (unsigned)q->transport >= IDN_QS_TRANSPORTS)
+	if ((unsigned)transport >= IDN_QS_TRANSPORTS)
 		return;
-	uint32_t rc = idn_get_be32(out->base + start + 24);
 	int r = rc == IDN_RC_SUCCESS			? IDN_RES_OK
 		: rc == IDN_RC_HANDLE_NOT_FOUND		? IDN_RES_NOT_FOUND
 		: rc == IDN_RC_VALUES_NOT_FOUND		? IDN_RES_VALUES_NOT_FOUND
 		: rc == IDN_RC_SERVER_NOT_RESP		? IDN_RES_NOT_HOMED
 		: rc == IDN_RC_PREFIX_REFERRAL || rc == IDN_RC_SERVICE_REFERRAL ? IDN_RES_REFERRAL
 							: IDN_RES_ERROR;
-	q->stats.res[q->transport][r]++;
+	q->stats.res[transport][r]++;
+}
+
+static void count_resolution(idn_query_t *q, const idn_wire_t *out, size_t start)
+{
+	if (out->err || (size_t)(out->pos - out->base) < start + 28)
+		return;
+	count_rc(q, q->transport, idn_get_be32(out->base + start + 24));
+}
+
+void idn_query_count_answer(idn_query_t *q, int transport, const uint8_t *resp, size_t len)
+{
+	if (resp && len >= 28)
+		count_rc(q, transport, idn_get_be32(resp + 24));
 }
 
 int idn_query_produce(idn_query_t *q, idn_wire_t *out)

@@ -153,6 +153,10 @@ int idn_query_produce(idn_query_t *q, idn_wire_t *out);
  * step answers with, for jobs handed to the dispatch table. */
 void idn_query_resp_ctx(const idn_query_t *q, idn_resp_ctx_t *ctx);
 
+/* Count a resolution answered later (a job: the recursor's relayed answer)
+ * by the response code of its first message, as produce counts its own. */
+void idn_query_count_answer(idn_query_t *q, int transport, const uint8_t *resp, size_t len);
+
 /* Build an error response for a request whose envelope was readable but
  * whose message is not (e.g. MessageLength over the limit on TCP). */
 int idn_query_error_for_envelope(idn_query_t *q, const idn_envelope_t *env, uint32_t rcode,

@@ -195,11 +195,15 @@ bool job_submit(conn_t *c, const uint8_t *msg, size_t len)
 static conn_t *job_returned(pending_t *p, uint32_t now)
 {
 	conn_t *c = p->c;
-	((worker_t *)p->job.owner)->jobs_out--;
+	worker_t *w = p->job.owner;
+	w->jobs_out--;
+	/* Resolutions answered through the recursor count like the others. */
+	if (now && p->job.msg.hdr.opcode == IDN_OC_RESOLUTION)
+		idn_query_count_answer(&w->q, p->job.transport, p->job.resp, p->job.resp_len);
 	if (!c) {
 		/* UDP: answered now, unless the worker is being torn down. */
 		if (now)
-			udp_job_answer(p->job.owner, p);
+			udp_job_answer(w, p);
 		free(p->job.resp);
 		free(p);
 		return NULL;
@@ -255,6 +259,7 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 		c->kicked = false;
 		conn_update(c);
 	}
+	worker_publish(w);
 }
 
 int jobs_setup(worker_t *w)

@@ -12,33 +12,11 @@ RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
 COUNTS=${COUNTS:-100000}
 [ "${BENCH_LARGE:-0}" = 1 ] && COUNTS="$COUNTS 10000000"
-WORK=${WORKDIR:-$(mktemp -d /tmp/idn-bench-XXXXXX)}
-mkdir -p "$WORK"
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+make_work /tmp/idn-bench-XXXXXX
 
-for bin in "$B" "$D"; do
-	[ -x "$bin" ] || { echo "run-bench: $bin missing (make first)" >&2; exit 1; }
-done
-
-# wait_for FILE PATTERN: bounded wait (10 s) for a readiness line.
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "run-bench: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+need_bins "$B" "$D"
 
 # gen MODE ADDR COUNT EXTRA... -> prints one JSON line
 gen() {
@@ -69,7 +47,7 @@ raw_figure() {
 echo "# idnode resolution benchmark"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "- machine: $(machine), kernel $(uname -r)"
 echo "- command: bench/run-bench.sh $build (RUNS=$RUNS, SECONDS_PER_RUN=$SECS, COUNTS=\"$COUNTS\")"
 echo "- idnoded: 1 worker pinned to core 0; generator pinned to core 1; medians of $RUNS runs"
 echo
@@ -105,7 +83,7 @@ for count in $COUNTS; do
 		# shellcheck disable=SC2086
 		raw=$(raw_figure "$kind" "$size" $extra)
 		kill -CONT "$dpid"
-		ratio=$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		ratio=$(ratio "$rate" "$raw")
 		printf "| %s %s | %s ids | %.0f | %.0f | %s | %s / %s / %s |\n" "$kind" "$extra" \
 			"$count" "$raw" "$rate" "$ratio" "$p50" "$p99" "$p999"
 	done

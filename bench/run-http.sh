@@ -15,37 +15,16 @@ COUNT=${COUNT:-100000}
 CONNS=${CONNS:-64}
 PIPELINE=${PIPELINE:-1}
 CNRI=3900 # CNRI Handle 9.2's REST API on this kind of machine, requests/s
-WORK=${WORKDIR:-$(mktemp -d /tmp/idn-bench-http-XXXXXX)}
-mkdir -p "$WORK"
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+make_work /tmp/idn-bench-http-XXXXXX
 
-for bin in "$B" "$D"; do
-	[ -x "$bin" ] || { echo "run-http: $bin missing (make first)" >&2; exit 1; }
-done
+need_bins "$B" "$D"
 # Private copies: a rebuild in the tree during the run does not pull them away.
 cp "$B" "$D" "$WORK/"
 B=$WORK/idnode-bench
 D=$WORK/idnoded
 
-# wait_for FILE PATTERN: bounded wait (10 s) for a readiness line.
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "run-http: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 # CPU seconds (user + system) a process has used so far.
 cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 # Resolutions idnoded has answered so far (its node page's counter).
@@ -73,7 +52,7 @@ size=$(SECS=2 gen "$addr" | field reply_bytes_avg)
 echo "# idnode HTTP API benchmark"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "- machine: $(machine), kernel $(uname -r)"
 echo "- command: bench/run-http.sh $build (RUNS=$RUNS, SECONDS_PER_RUN=$SECS, COUNT=$COUNT, CONNS=$CONNS, PIPELINE=$PIPELINE)"
 echo "- idnoded: --workers=1 --http-threads=1 pinned to core 0; raw evhttp responder on core 0; generator on core 1"
 echo "- load: GET /api/handles/88.100.12/BENCH-<random i> on $CONNS keep-alive connections, $PIPELINE in flight each"
@@ -107,9 +86,9 @@ for r in $(seq "$RUNS"); do
 	wait "$rpid" 2>/dev/null || true
 	rn=$(sed -n 's/.*answered \([0-9]*\) requests.*/\1/p' "$WORK/raw.err")
 	rcpu=$(awk -v c="$rc0" -v d="$rc1" -v n="${rn:-0}" 'BEGIN { printf "%.1f", (n > 0 ? (d - c) * 1e6 / n : 0) }')
-	cratio=$(awk -v a="$rcpu" -v b="$ocpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	cratio=$(ratio "$rcpu" "$ocpu")
 	kill -CONT "$dpid"
-	ratio=$(awk -v a="$rate" -v b="$raw" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	ratio=$(ratio "$rate" "$raw")
 	vs=$(awk -v a="$rate" -v c="$CNRI" 'BEGIN { printf "%.2f", a / (10 * c) }')
 	printf "| %s | %.0f | %.0f | %s | %s | %s / %s / %s | %s / %s | %s |\n" "$r" "$raw" "$rate" \
 		"$ratio" "$vs" "$(echo "$o" | field p50_us)" "$(echo "$o" | field p99_us)" \

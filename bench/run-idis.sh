@@ -11,31 +11,20 @@ RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-3}
 CONNS=${CONNS:-"1 4"}
 WINDOW=${WINDOW:-32}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+# Always a fresh folder (WORKDIR is not read here).
 WORK=$(mktemp -d /tmp/idn-idisbench-XXXXXX)
-dpid=
-cleanup() {
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-for bin in "$B" "$D"; do
-	[ -x "$bin" ] || { echo "run-idis: $bin missing (make first)" >&2; exit 1; }
-done
+remove_work=1
+need_bins "$B" "$D"
 
 taskset -c 0 "$D" --data-dir="$WORK/data" --listen=127.0.0.1:0 --workers=1 --rate-limit=0 --write-rate-limit=0 --demo \
 	--http-listen= --https-listen= --log-level=notice 2>"$WORK/d.log" &
 dpid=$!
-for _ in $(seq 200); do
-	grep -q "ready:" "$WORK/d.log" 2>/dev/null && break
-	sleep 0.05
-done
+wait_for "$WORK/d.log" "ready:"
 addr=$(grep -o 'on 127.0.0.1:[0-9]*' "$WORK/d.log" | head -1 | cut -c4-)
-[ -n "$addr" ] || { echo "run-idis: idnoded did not start" >&2; cat "$WORK/d.log" >&2; exit 1; }
 key=$WORK/data/demo-enterprise-key.pem
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 rate() { # conns extra...
 	local c=$1
 	shift
@@ -49,7 +38,7 @@ rate() { # conns extra...
 echo "# idnode: IDIS login vs per-request authentication"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "- machine: $(machine)"
 echo "- command: bench/run-idis.sh $build (RUNS=$RUNS, SECONDS_PER_RUN=$SECS, CONNS=\"$CONNS\", WINDOW=$WINDOW)"
 echo "- idnoded --workers=1 on core 0, generator on core 1; RSA-2048 identity 300:0.NA/88.100.12; medians of $RUNS runs"
 echo

@@ -13,32 +13,13 @@ CLI=$build/idnode
 RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
 COUNT=${COUNT:-10000}
-WORK=${WORKDIR:-$(mktemp -d /tmp/idn-bench-rec-XXXXXX)}
-mkdir -p "$WORK"
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+make_work /tmp/idn-bench-rec-XXXXXX
 
-for bin in "$BB" "$D" "$CLI"; do
-	[ -x "$bin" ] || { echo "run-recursion: $bin missing (make first)" >&2; exit 1; }
-done
+need_bins "$BB" "$D" "$CLI"
 command -v jq >/dev/null || { echo "run-recursion: needs jq" >&2; exit 1; }
 
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "run-recursion: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 gen() {
 	local addr=$1 prefix=$2 secs=$3
 	taskset -c 1 "$BB" udp --server="$addr" --prefix="$prefix" --count="$COUNT" \
@@ -86,7 +67,7 @@ lrate=$(printf '%s\n' "${local_runs[@]}" | field requests_per_second | median)
 rrate=$(printf '%s\n' "${remote_runs[@]}" | field requests_per_second | median)
 lp=$(printf '%s\n' "${local_runs[@]}" | awk -v r="$lrate" 'index($0, "\"requests_per_second\":" r ",")' | head -1)
 rp=$(printf '%s\n' "${remote_runs[@]}" | awk -v r="$rrate" 'index($0, "\"requests_per_second\":" r ",")' | head -1)
-ratio=$(awk -v a="$rrate" -v b="$lrate" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+ratio=$(ratio "$rrate" "$lrate")
 # Did the warm runs stay on the workers? (recursions handed over vs answered)
 kill -TERM "${pids[2]}"
 wait "${pids[2]}" 2>/dev/null || true
@@ -94,7 +75,7 @@ wait "${pids[2]}" 2>/dev/null || true
 echo "## Resolution through the top"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+echo "- machine: $(machine), kernel $(uname -r)"
 echo "- command: bench/run-recursion.sh $build (RUNS=$RUNS, SECONDS_PER_RUN=$SECS, COUNT=$COUNT)"
 echo "- node A: 1 worker pinned to core 0, generator (idnode-bench udp, window 256) on core 1;"
 echo "  top T and node B on core $last; medians of $RUNS alternating runs; A's cache warmed first"

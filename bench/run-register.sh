@@ -15,33 +15,11 @@ SECS=${SECONDS_PER_RUN:-5}
 CONNS=${CONNS:-16}
 WINDOW=${WINDOW:-32}
 IMPORT_COUNT=${IMPORT_COUNT:-1000000}
-WORK=${WORKDIR:-$(mktemp -d /tmp/idn-regbench-XXXXXX)}
-mkdir -p "$WORK"
-pids=()
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+make_work /tmp/idn-regbench-XXXXXX
 
-for bin in "$B" "$D"; do
-	[ -x "$bin" ] || { echo "run-register: $bin missing (make first)" >&2; exit 1; }
-done
-
-# wait_for FILE PATTERN: bounded wait (10 s) for a readiness line.
-wait_for() {
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "run-register: no '$2' in $1" >&2
-	cat "$1" >&2
-	exit 1
-}
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+need_bins "$B" "$D"
 
 # start_daemon DATA_DIR: idnoded with the demo enterprise on core 0; sets dpid, addr.
 start_daemon() {
@@ -79,7 +57,7 @@ hz=$(getconf CLK_TCK)
 echo "## Registration"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), store on $(df -T "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
+echo "- machine: $(machine), kernel $(uname -r), store on $(df -T "$WORK" | awk 'NR == 2 { print $2 " (" $1 ")" }')"
 echo "- command: bench/run-register.sh $build (RUNS=$RUNS, SECONDS_PER_RUN=$SECS, CONNS=$CONNS, WINDOW=$WINDOW)"
 echo "- idnoded --workers=1 --demo on a fresh data dir, pinned to core 0;" \
 	"\`idnode-bench register --conns=$CONNS --window=$WINDOW --duration=$SECS --warmup=1\` on core 1;" \

@@ -11,33 +11,19 @@ C=$build/idnode
 SECS=${SOAK_SECONDS:-600}
 SAMPLE=${SAMPLE_SECONDS:-30}
 COUNT=${COUNT:-100000}
-WORK=${WORKDIR:-$(mktemp -d /tmp/idn-soak-XXXXXX)}
-mkdir -p "$WORK"
-pids=()
-dpid=
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; done
-	[ -n "$dpid" ] && kill "$dpid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	[ -z "${WORKDIR:-}" ] && rm -rf "$WORK"
-}
-trap cleanup EXIT
-for bin in "$B" "$D" "$C"; do
-	[ -x "$bin" ] || { echo "run-soak: $bin missing (make first)" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+make_work /tmp/idn-soak-XXXXXX
+need_bins "$B" "$D" "$C"
 
 "$B" gen-store --db="$WORK/data" --count="$COUNT" --prefix=88.100.12/BENCH- >&2
 "$D" --data-dir="$WORK/data" --listen=127.0.0.1:0 --workers=2 --demo --https-listen= \
 	--http-listen=127.0.0.1:0 --rate-limit=0 --write-rate-limit=0 --log-level=notice \
 	2>"$WORK/d.log" &
 dpid=$!
-for _ in $(seq 400); do
-	grep -q "http ready:" "$WORK/d.log" 2>/dev/null && break
-	sleep 0.05
-done
+wait_for "$WORK/d.log" "http ready:" 400
 addr=$(grep -o 'on 127.0.0.1:[0-9]*' "$WORK/d.log" | head -1 | cut -c4-)
 http=$(sed -n 's/.*http ready: http \(127.0.0.1:[0-9]*\).*/\1/p' "$WORK/d.log" | head -1)
-[ -n "$addr" ] || { echo "run-soak: idnoded did not start" >&2; cat "$WORK/d.log" >&2; exit 1; }
 key=$WORK/data/demo-enterprise-key.pem
 
 # The load: resolutions over UDP and TCP, one logged-in registration stream
@@ -56,7 +42,7 @@ pids+=($regpid)
 echo "# idnode soak run"
 echo
 echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "- machine: $(machine)"
 echo "- command: bench/run-soak.sh $build (SOAK_SECONDS=$SECS, SAMPLE_SECONDS=$SAMPLE, COUNT=$COUNT)"
 echo "- load: UDP resolution (window 32), TCP resolution (4 x 8), registrations (2 logged-in"
 echo "  connections x 4 in flight), one HTTP GET a second; idnoded --workers=2"
@@ -108,15 +94,14 @@ kill "$dpid"
 wait "$dpid" || true
 dpid=
 
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$2"; }
-acked=$(field ok "$WORK/reg.json")
+acked=$(field ok <"$WORK/reg.json")
 # Every create the node answered RC 1 must be stored: count the soak handles.
 stored=$("$B" count-prefix --db="$WORK/data" --prefix=88.100.12/REG-soak- 2>/dev/null || echo "?")
 echo
 echo "| figure | value |"
 echo "|---|---:|"
-echo "| UDP resolutions/s (mean over the run) | $(field requests_per_second "$WORK/udp.json") |"
-echo "| TCP resolutions/s (mean over the run) | $(field requests_per_second "$WORK/tcp.json") |"
+echo "| UDP resolutions/s (mean over the run) | $(field requests_per_second <"$WORK/udp.json") |"
+echo "| TCP resolutions/s (mean over the run) | $(field requests_per_second <"$WORK/tcp.json") |"
 echo "| registrations acknowledged (RC 1) | $acked |"
 echo "| soak handles in the store after the stop | $stored |"
 echo "| HTTP GETs ok / failed | $http_ok / $http_fail |"

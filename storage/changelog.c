@@ -47,17 +47,6 @@ int idn_change_decode(const uint8_t *p, size_t len, idn_change_t *c)
 	return idn_wire_avail(&w) ? IDN_EMALF : IDN_OK;
 }
 
-static void put_seq(uint8_t k[8], uint64_t seq)
-{
-	idn_put_be32(k, (uint32_t)(seq >> 32));
-	idn_put_be32(k + 4, (uint32_t)seq);
-}
-
-static uint64_t get_seq(const uint8_t k[8])
-{
-	return ((uint64_t)idn_get_be32(k) << 32) | idn_get_be32(k + 4);
-}
-
 /* Last sequence number in the log as seen by txn (0 when empty). */
 static int last_seq(idn_store_t *s, MDB_txn *txn, uint64_t *seq)
 {
@@ -77,7 +66,7 @@ static int last_seq(idn_store_t *s, MDB_txn *txn, uint64_t *seq)
 		return map_mdb(rc);
 	if (k.mv_size != 8)
 		return IDN_ECORRUPT;
-	*seq = get_seq(k.mv_data);
+	*seq = idn_store_get_be64(k.mv_data);
 	return IDN_OK;
 }
 
@@ -102,7 +91,7 @@ void idn_txn_log(idn_txn_t *t, const idn_change_t *c)
 		e.time = (uint32_t)time(NULL);
 
 	uint8_t kb[8];
-	put_seq(kb, e.seq);
+	idn_store_put_be64(kb, e.seq);
 	MDB_val k = { sizeof(kb), kb }, v = { idn_change_size(&e), NULL };
 	/* APPEND: the key is past the last one, so LMDB fills pages in order
 	 * (and refuses, rather than overwrites, should it not be). */
@@ -146,31 +135,23 @@ int idn_store_changes(idn_store_t *s, uint64_t from_seq,
 		return IDN_OK;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_read_cursor(s, s->changelog, &txn, &cur);
 	if (ret)
 		return ret;
-	int rc = mdb_cursor_open(txn, s->changelog, &cur);
-	if (rc) {
-		mdb_txn_abort(txn);
-		return map_mdb(rc);
-	}
+	int rc;
 	uint8_t kb[8];
-	put_seq(kb, from_seq);
+	idn_store_put_be64(kb, from_seq);
 	MDB_val k = { sizeof(kb), kb }, v;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		idn_change_t c;
 		if (k.mv_size != 8 || idn_change_decode(v.mv_data, v.mv_size, &c) != IDN_OK ||
-		    c.seq != get_seq(k.mv_data)) {
+		    c.seq != idn_store_get_be64(k.mv_data)) {
 			ret = IDN_ECORRUPT;
 			break;
 		}
 		if (cb(arg, &c))
 			break;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (ret)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? IDN_OK : map_mdb(rc);
+	return idn_store_read_end(txn, cur, ret, rc);
 }

@@ -16,11 +16,6 @@ static int counter_key(const void *name, size_t len, MDB_val *k)
 	return IDN_OK;
 }
 
-static uint64_t get_u64(const uint8_t *p)
-{
-	return ((uint64_t)idn_get_be32(p) << 32) | idn_get_be32(p + 4);
-}
-
 /* Read a counter in txn: 0 when absent. */
 static int counter_read(idn_store_t *s, MDB_txn *txn, const MDB_val *k, uint64_t *out, bool *found)
 {
@@ -36,7 +31,7 @@ static int counter_read(idn_store_t *s, MDB_txn *txn, const MDB_val *k, uint64_t
 		return map_mdb(rc);
 	if (v.mv_size != 8)
 		return IDN_ECORRUPT;
-	*out = get_u64(v.mv_data);
+	*out = idn_store_get_be64(v.mv_data);
 	*found = true;
 	return IDN_OK;
 }
@@ -67,8 +62,7 @@ void idn_txn_counter_add(idn_txn_t *t, const void *name, size_t len, int64_t del
 	if ((val == cur && found) || (val == 0 && !found))
 		return;
 	uint8_t vb[8];
-	idn_put_be32(vb, (uint32_t)(val >> 32));
-	idn_put_be32(vb + 4, (uint32_t)val);
+	idn_store_put_be64(vb, val);
 	MDB_val v = { sizeof(vb), vb };
 	int rc = mdb_put(t->txn, t->s->counters, &k, &v, 0);
 	if (rc)
@@ -110,14 +104,10 @@ int idn_store_foreach_counter(idn_store_t *s, const void *prefix, size_t plen,
 		return IDN_OK;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_read_cursor(s, s->counters, &txn, &cur);
 	if (ret)
 		return ret;
-	int rc = mdb_cursor_open(txn, s->counters, &cur);
-	if (rc) {
-		mdb_txn_abort(txn);
-		return map_mdb(rc);
-	}
+	int rc;
 	MDB_val k = { plen, (void *)prefix }, v;
 	MDB_cursor_op op = plen ? MDB_SET_RANGE : MDB_FIRST;
 	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
@@ -129,12 +119,8 @@ int idn_store_foreach_counter(idn_store_t *s, const void *prefix, size_t plen,
 			break;
 		}
 		idn_bytes_t name = { k.mv_data, (uint32_t)k.mv_size };
-		if (cb(arg, name, get_u64(v.mv_data)))
+		if (cb(arg, name, idn_store_get_be64(v.mv_data)))
 			break;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	if (ret)
-		return ret;
-	return rc == 0 || rc == MDB_NOTFOUND ? IDN_OK : map_mdb(rc);
+	return idn_store_read_end(txn, cur, ret, rc);
 }

@@ -50,17 +50,6 @@ int idn_outbox_decode(const uint8_t *p, size_t len, idn_outbox_entry_t *e)
 	return idn_wire_avail(&w) ? IDN_EMALF : IDN_OK;
 }
 
-static void put_u64(uint8_t k[8], uint64_t v)
-{
-	idn_put_be32(k, (uint32_t)(v >> 32));
-	idn_put_be32(k + 4, (uint32_t)v);
-}
-
-static uint64_t get_u64(const uint8_t k[8])
-{
-	return ((uint64_t)idn_get_be32(k) << 32) | idn_get_be32(k + 4);
-}
-
 void idn_txn_outbox_add(idn_txn_t *t, uint32_t opcode, uint32_t opflag, const uint8_t *body,
 			size_t len, uint32_t now)
 {
@@ -80,7 +69,7 @@ void idn_txn_outbox_add(idn_txn_t *t, uint32_t opcode, uint32_t opflag, const ui
 	MDB_val mk = { sizeof(OB_SEQ_META) - 1, (void *)OB_SEQ_META }, mv;
 	int rc = mdb_get(t->txn, t->s->meta, &mk, &mv);
 	if (rc == MDB_SUCCESS && mv.mv_size == 8) {
-		seq = get_u64(mv.mv_data);
+		seq = idn_store_get_be64(mv.mv_data);
 	} else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
 		txn_fail(t, map_mdb(rc));
 		return;
@@ -94,14 +83,14 @@ void idn_txn_outbox_add(idn_txn_t *t, uint32_t opcode, uint32_t opflag, const ui
 	}
 	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	mdb_cursor_close(cur);
-	if (rc == MDB_SUCCESS && k.mv_size == 8 && get_u64(k.mv_data) > seq)
-		seq = get_u64(k.mv_data);
+	if (rc == MDB_SUCCESS && k.mv_size == 8 && idn_store_get_be64(k.mv_data) > seq)
+		seq = idn_store_get_be64(k.mv_data);
 	seq++;
 
 	idn_outbox_entry_t e = { .seq = seq, .time = now, .opcode = opcode, .opflag = opflag,
 				 .body = { body, (uint32_t)len } };
 	uint8_t kb[8], sb[8];
-	put_u64(kb, seq);
+	idn_store_put_be64(kb, seq);
 	k = (MDB_val){ sizeof(kb), kb };
 	v = (MDB_val){ idn_outbox_size(&e), NULL };
 	rc = mdb_put(t->txn, t->s->outbox, &k, &v, MDB_RESERVE | MDB_APPEND);
@@ -110,7 +99,7 @@ void idn_txn_outbox_add(idn_txn_t *t, uint32_t opcode, uint32_t opflag, const ui
 		return;
 	}
 	idn_outbox_encode(&e, v.mv_data);
-	put_u64(sb, seq);
+	idn_store_put_be64(sb, seq);
 	mv = (MDB_val){ sizeof(sb), sb };
 	rc = mdb_put(t->txn, t->s->meta, &mk, &mv, 0);
 	if (rc)
@@ -122,7 +111,7 @@ void idn_txn_outbox_del(idn_txn_t *t, uint64_t seq)
 	if (txn_check(t) || !t->s->has_outbox)
 		return;
 	uint8_t kb[8];
-	put_u64(kb, seq);
+	idn_store_put_be64(kb, seq);
 	MDB_val k = { sizeof(kb), kb };
 	/* Already gone is fine: deleting is what "sent" means. */
 	int rc = mdb_del(t->txn, t->s->outbox, &k, NULL);
@@ -138,22 +127,18 @@ int idn_store_outbox_peek(idn_store_t *s, uint64_t after, idn_outbox_entry_t *e,
 		return IDN_ENOTFOUND;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_read_cursor(s, s->outbox, &txn, &cur);
 	if (ret)
 		return ret;
-	int rc = mdb_cursor_open(txn, s->outbox, &cur);
-	if (rc) {
-		mdb_txn_abort(txn);
-		return map_mdb(rc);
-	}
+	int rc;
 	uint8_t kb[8];
-	put_u64(kb, after == UINT64_MAX ? after : after + 1);
+	idn_store_put_be64(kb, after == UINT64_MAX ? after : after + 1);
 	MDB_val k = { sizeof(kb), kb }, v;
 	rc = after == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == MDB_SUCCESS) {
 		idn_outbox_entry_t d;
 		if (k.mv_size != 8 || idn_outbox_decode(v.mv_data, v.mv_size, &d) != IDN_OK ||
-		    d.seq != get_u64(k.mv_data)) {
+		    d.seq != idn_store_get_be64(k.mv_data)) {
 			ret = IDN_ECORRUPT;
 		} else {
 			*e = d;

@@ -887,14 +887,10 @@ int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	int ret = idn_store_txn_begin(s, MDB_RDONLY, &txn);
+	int ret = idn_store_read_cursor(s, s->nas, &txn, &cur);
 	if (ret)
 		return ret;
-	int rc = mdb_cursor_open(txn, s->nas, &cur);
-	if (rc) {
-		mdb_txn_abort(txn);
-		return map_mdb(rc);
-	}
+	int rc;
 	MDB_val k, v;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -902,7 +898,5 @@ int idn_store_foreach_homed(idn_store_t *s, int (*cb)(void *arg, idn_bytes_t na)
 		if (cb(arg, na))
 			break;
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return rc == 0 || rc == MDB_NOTFOUND ? IDN_OK : map_mdb(rc);
+	return idn_store_read_end(txn, cur, IDN_OK, rc);
 }

@@ -79,6 +79,27 @@ struct idn_txn {
 int idn_store_map_mdb(int rc);
 #define map_mdb idn_store_map_mdb
 
+/* u64 keys and values (change-log and outbox sequence numbers, counter
+ * values) are big-endian, so LMDB's byte order is numeric order. */
+static inline void idn_store_put_be64(uint8_t p[8], uint64_t v)
+{
+	idn_put_be32(p, (uint32_t)(v >> 32));
+	idn_put_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t idn_store_get_be64(const uint8_t p[8])
+{
+	return ((uint64_t)idn_get_be32(p) << 32) | idn_get_be32(p + 4);
+}
+
+/* dbutil.c: the read-only walks over one database. idn_store_read_cursor
+ * begins a read txn on s with a cursor on dbi (nothing is left open when it
+ * fails); idn_store_read_end closes both and gives the walk's result: ret
+ * when set, else IDN_OK when the cursor ended with 0 or MDB_NOTFOUND, else
+ * the mapped rc. */
+int idn_store_read_cursor(idn_store_t *s, MDB_dbi dbi, MDB_txn **txn, MDB_cursor **cur);
+int idn_store_read_end(MDB_txn *txn, MDB_cursor *cur, int ret, int rc);
+
 /* Begin a top-level LMDB txn, clearing stale reader slots once if needed. */
 int idn_store_txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn);
 

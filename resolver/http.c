@@ -331,7 +331,9 @@ static int thread_new(idn_http_t *h, int id, http_thread_t **out)
 		evhttp_set_default_content_type(e, "application/json;charset=utf-8");
 		evhttp_set_gencb(e, on_request, t);
 		if (k == HTTP_TLS)
-			http_tls_attach(e, h->tls_ctx);
+			http_tls_attach(e, h);
+		else
+			http_guard_attach(e, h);
 	}
 	*out = t;
 	return IDN_OK;

@@ -277,9 +277,22 @@ void http_jobs_teardown(http_thread_t *t);
 int http_tls_ctx_new(const char *cert_path, const char *key_path, void **out, char *err,
 		     size_t errlen);
 void http_tls_ctx_free(void *ctx);
-/* Make every connection of `h` a TLS server connection on `ctx`. */
-void http_tls_attach(struct evhttp *h, void *ctx);
+/* Make every connection of `e` a TLS server connection on srv->tls_ctx,
+ * behind the head deadline of http_guard_wrap. */
+void http_tls_attach(struct evhttp *e, struct idn_http *srv);
 /* True when the request's connection is TLS (false once it is gone). */
 bool http_is_tls(struct evhttp_request *req);
+
+/* ---- request-head deadline (http_guard.c) ---- */
+
+struct bufferevent;
+/* Watch the input of `bev` (a new connection's bufferevent, before evhttp
+ * takes it) and close the connection when a request head, from its first
+ * byte to its blank line, takes more than `timeout` seconds: evhttp's own
+ * timeout is reset by every byte (slowloris). Returns bev (NULL stays
+ * NULL). */
+struct bufferevent *http_guard_add(struct bufferevent *bev, int timeout);
+/* Every plain connection of `e` guarded (srv->opts.timeout). */
+void http_guard_attach(struct evhttp *e, struct idn_http *srv);
 
 #endif

@@ -62,7 +62,8 @@ void http_tls_ctx_free(void *ctx)
  * is set on it afterwards (fd -1 here). */
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
-	SSL *ssl = SSL_new(arg);
+	const struct idn_http *srv = arg;
+	SSL *ssl = SSL_new(srv->tls_ctx);
 	if (!ssl)
 		return NULL;
 	struct bufferevent *bev = bufferevent_openssl_socket_new(
@@ -73,12 +74,14 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 	}
 	/* Clients that close without close_notify are the norm for HTTP. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	/* The head deadline sees decrypted bytes: a slow TLS client is timed
+	 * on what evhttp parses, not on records. */
+	return http_guard_add(bev, srv->opts.timeout);
 }
 
-void http_tls_attach(struct evhttp *h, void *ctx)
+void http_tls_attach(struct evhttp *e, struct idn_http *srv)
 {
-	evhttp_set_bevcb(h, make_bev, ctx);
+	evhttp_set_bevcb(e, make_bev, srv);
 }
 
 bool http_is_tls(struct evhttp_request *req)

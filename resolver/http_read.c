@@ -8,6 +8,7 @@
 #include "proto/json.h"
 #include "proto/record.h"
 #include "resolver/http_int.h"
+#include "resolver/http_pages.h" /* page_esc: the pages' HTML escaping */
 
 /*
  * Every read is a native request run through the thread's query step
@@ -369,34 +370,13 @@ const http_route_t http_read_routes[] = {
 
 /* ---- the handle proxy ---- */
 
-static void html_esc(struct evbuffer *b, const char *s, size_t n)
-{
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		}
-		if (!rep)
-			continue;
-		evbuffer_add(b, s + run, i - run);
-		evbuffer_add(b, rep, strlen(rep));
-		run = i + 1;
-	}
-	evbuffer_add(b, s + run, n - run);
-}
-
 static void html_head(struct evbuffer *b, const char *title)
 {
 	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 			       "<title>");
-	html_esc(b, title, strlen(title));
+	page_esc(b, title, strlen(title));
 	evbuffer_add_printf(b, "</title></head>\n<body>\n<h1>");
-	html_esc(b, title, strlen(title));
+	page_esc(b, title, strlen(title));
 	evbuffer_add_printf(b, "</h1>\n");
 }
 
@@ -405,7 +385,7 @@ static void html_message(http_ctx_t *c, int status, const char *handle, const ch
 	struct evbuffer *b = c->t->out;
 	html_head(b, handle);
 	evbuffer_add_printf(b, "<p>");
-	html_esc(b, text, strlen(text));
+	page_esc(b, text, strlen(text));
 	evbuffer_add_printf(b, "</p>\n</body></html>\n");
 	http_reply_raw(c, status, "text/html;charset=utf-8", NULL, 0);
 }
@@ -423,17 +403,17 @@ static void html_value_data(struct evbuffer *b, const idn_value_t *v)
 		bool link = !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
 		if (link) {
 			evbuffer_add_printf(b, "<a href=\"");
-			html_esc(b, s, n);
+			page_esc(b, s, n);
 			evbuffer_add_printf(b, "\">");
 		}
-		html_esc(b, s, n);
+		page_esc(b, s, n);
 		if (link)
 			evbuffer_add_printf(b, "</a>");
 	} else if (val) {
 		char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
 		evbuffer_add_printf(b, "<code>%s:</code> ", fmt ? fmt : "?");
 		if (s)
-			html_esc(b, s, strlen(s));
+			page_esc(b, s, strlen(s));
 		free(s);
 	}
 	json_decref(j);
@@ -452,7 +432,7 @@ static void html_values(http_ctx_t *c, const char *handle, idn_wire_t *in, uint3
 		char ts[32];
 		idn_iso8601(v.timestamp, ts, sizeof(ts));
 		evbuffer_add_printf(b, "<tr><td>%u</td><td>", v.index);
-		html_esc(b, (const char *)v.type.p, v.type.len);
+		page_esc(b, (const char *)v.type.p, v.type.len);
 		evbuffer_add_printf(b, "</td><td>%s</td><td>", v.timestamp ? ts : "");
 		html_value_data(b, &v);
 		evbuffer_add_printf(b, "</td></tr>\n");
@@ -480,7 +460,7 @@ static bool redirect(http_ctx_t *c, idn_wire_t in, uint32_t n)
 			return false;
 		struct evbuffer *b = c->t->out;
 		evbuffer_add_printf(b, "<!DOCTYPE html>\n<html><body><a href=\"");
-		html_esc(b, loc, v.data.len);
+		page_esc(b, loc, v.data.len);
 		evbuffer_add_printf(b, "\">Redirecting</a></body></html>\n");
 		http_reply_raw(c, 302, "text/html;charset=utf-8", NULL, 0);
 		return true;

@@ -162,7 +162,7 @@ static const opt_t opts[] = {
 	{ "recursion", T_BOOL, 0, 1, "yes", N(recursion),
 	  "Resolve handles of prefixes not homed here for clients that set REC (CNRI\n"
 	  "clients do): the prefix record from the local store or the top (`upstream`,\n"
-	  "numeric addresses), referrals followed, the answer relayed and cached.\n"
+	  "names resolved with c-ares), referrals followed, the answer relayed and cached.\n"
 	  "no = such requests get RC 301, as without REC." },
 	{ "cache-size", T_SIZE, 1LL << 16, 1LL << 40, "64M", N(cache_size),
 	  "Memory for the recursion cache (prefix records and relayed answers, keys\n"

@@ -1,30 +1,8 @@
-/* recursion.c - idnoded's recursion setup: cache-size, recursion-timeout, negative-ttl and the numeric upstream addresses. */
+/* recursion.c - idnoded's recursion setup: cache-size, recursion-timeout, negative-ttl and the upstream list (addresses and names; the recursor resolves names itself). */
 #include <string.h>
 
-#include "client/addr.h"
 #include "daemon/log.h"
 #include "daemon/recursion.h"
-
-/* Only numeric HOST:PORT entries: the recursor runs on its own event loop
- * without a name resolver, so names are left to the registration side. */
-static void numeric_upstream(const char *list, char *out, size_t cap)
-{
-	char buf[1024];
-	out[0] = 0;
-	snprintf(buf, sizeof(buf), "%s", list);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		struct sockaddr_storage ss;
-		unsigned sl;
-		if (idn_parse_hostport(tok, 2641, &ss, &sl) != IDN_OK) {
-			idn_log(4, "recursion: upstream '%s' is not a numeric address; recursion "
-				   "asks numeric upstream addresses only", tok);
-			continue;
-		}
-		size_t n = strlen(out);
-		snprintf(out + n, cap - n, "%s%s", n ? "," : "", tok);
-	}
-}
 
 int idn_daemon_recursion_init(idn_daemon_recursion_t *x, const idn_config_t *cfg,
 			      idn_store_t *store, const idn_server_info_t *info,
@@ -36,12 +14,10 @@ int idn_daemon_recursion_init(idn_daemon_recursion_t *x, const idn_config_t *cfg
 	int ret = idn_rcc_new((size_t)cfg->cache_size, &x->cache);
 	if (ret)
 		return ret;
-	static char up[1024];
-	numeric_upstream(cfg->upstream, up, sizeof(up));
 	idn_recursor_opts_t o = {
 		.store = store,
 		.info = info,
-		.upstream = up,
+		.upstream = cfg->upstream,
 		.cache = x->cache,
 		.timeout_ms = cfg->recursion_timeout,
 		.negative_ttl = (uint32_t)cfg->negative_ttl,

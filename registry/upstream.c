@@ -9,7 +9,7 @@
 #include "client/addr.h"
 #include "client/admin.h"
 #include "registry/reg_int.h"
-#include "registry/upstream_int.h"
+#include "client/resolve.h"
 
 /*
  * The outbox belongs to the registry, and so does this thread: deleting a

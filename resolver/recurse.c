@@ -374,9 +374,31 @@ static void prefix_start(rjob_t *j)
 		finish(j, IDN_RC_SERVER_NOT_RESP, NULL, 0, "That prefix doesn't live here");
 		return;
 	}
-	int i = j->next_upstream++ % r->n_up;
-	j->tx.udp = j->tx.tcp = r->up[i];
-	j->tx.udp_len = j->tx.tcp_len = r->up_len[i];
+	/* Names whose TTL ended are resolved again; until then (and if that
+	 * fails) the addresses they had are asked. */
+	dns_refresh(r);
+	rx_ask_upstream(j);
+}
+
+void rx_ask_upstream(rjob_t *j)
+{
+	struct idn_recursor *r = j->r;
+	if (!rx_next_upstream(j, &j->tx)) {
+		/* Only names never resolved yet: wait for them (the deadline
+		 * still holds), unless no query is in flight any more. */
+		if (dns_pending(r)) {
+			j->wait_dns = true;
+			return;
+		}
+		const char *why = "no upstream address";
+		for (int i = 0; i < r->n_up; i++)
+			if (r->up[i].error[0]) {
+				why = r->up[i].error;
+				break;
+			}
+		fail(j, why);
+		return;
+	}
 	ask(j, j->ph, j->phlen, !j->direct, true);
 }
 

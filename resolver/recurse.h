@@ -35,7 +35,9 @@ typedef struct {
 	idn_store_t *store;
 	const idn_server_info_t *info;
 	/* The top: "HOST:PORT[,HOST:PORT...]", numeric addresses (port
-	 * default 2641); empty = only what the local store holds. */
+	 * default 2641) or names (resolved with c-ares on the recursor's
+	 * loop, again when their TTL ends; every address of every entry is
+	 * tried in turn); empty = only what the local store holds. */
 	const char *upstream;
 	idn_rcc_t *cache;             /* required; shared with the workers */
 	int timeout_ms;               /* whole recursion; 0 = 3000 */

@@ -9,10 +9,10 @@
 
 #include <event2/event.h>
 
+#include "client/resolve.h"
 #include "resolver/query.h"
 #include "resolver/recurse.h"
 
-#define RX_MAX_UPSTREAM 8
 #define RX_MAX_HOPS 8              /* referrals and service handles followed per request */
 #define RX_UDP_MAX_ANSWER (64 * 1024) /* larger UDP answers are asked again over TCP */
 #define RX_REASM_MAX_BYTES (16u << 20)
@@ -63,15 +63,22 @@ struct rjob {
 	int stage;
 	int hops;
 	int next_upstream;
+	bool wait_dns;             /* no top address yet: asks when a name resolves */
 	struct event *deadline;
 	tx_t tx;
 };
 
 struct idn_recursor {
 	idn_recursor_opts_t o;
-	struct sockaddr_storage up[RX_MAX_UPSTREAM];
-	socklen_t up_len[RX_MAX_UPSTREAM];
+	/* the tops: numeric addresses and names (resolved on this thread's
+	 * loop, recurse_dns.c); a request rotates through all their addresses */
+	up_target_t up[UP_MAX_TARGETS];
 	int n_up;
+	up_dns_t *dns;
+	struct event *dns_ev[UP_DNS_MAX_FDS];
+	int n_dns_ev;
+	struct event *dns_timer;
+	struct event *dns_done;    /* a name resolved: take up the waiting jobs */
 	struct event_base *base;
 	pthread_t thread;
 	bool started;
@@ -116,6 +123,23 @@ void rx_log(struct idn_recursor *r, int level, const char *fmt, ...)
 void rx_answer(rjob_t *j, const uint8_t *msg, size_t len);
 /* The exchange failed (unreachable, timed out, bad answer): `why` is logged. */
 void rx_failed(rjob_t *j, const char *why);
+
+/* Ask j's prefix handle at the top (its next address). */
+void rx_ask_upstream(rjob_t *j);
+
+/* recurse_dns.c */
+int rx_parse_upstream(struct idn_recursor *r, const char *list);
+int dns_setup(struct idn_recursor *r);
+void dns_teardown(struct idn_recursor *r);
+/* Start resolving the names whose addresses expired (the old ones are
+ * used meanwhile). */
+void dns_refresh(struct idn_recursor *r);
+/* How many top addresses there are now, over all configured upstreams. */
+int rx_upstream_count(struct idn_recursor *r);
+/* Point t at the next top address for j (false: none known yet). */
+bool rx_next_upstream(rjob_t *j, tx_t *t);
+/* Whether a name is being resolved for the first time (worth waiting for). */
+bool dns_pending(struct idn_recursor *r);
 
 /* recurse_net.c */
 int net_setup(struct idn_recursor *r);

@@ -256,11 +256,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		tcp_begin(t);
 		return;
 	}
-	if (t->upstream && r->n_up > 1) {
-		/* The next top address: one dead top must not fail the request. */
-		int i = t->j->next_upstream++ % r->n_up;
-		t->udp = t->tcp = r->up[i];
-		t->udp_len = t->tcp_len = r->up_len[i];
+	if (t->upstream && rx_upstream_count(r) > 1) {
+		/* The next top address (of any top): one dead top, or one dead
+		 * address of a name, must not fail the request. */
+		rx_next_upstream(t->j, t);
 	}
 	udp_send(t);
 	struct timeval tv = { 1, 0 };

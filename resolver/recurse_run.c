@@ -6,30 +6,7 @@
 
 #include <event2/thread.h>
 
-#include "client/addr.h"
 #include "resolver/recurse_int.h"
-
-/* "a:1, b:2" into r->up; numeric addresses only (names would need a
- * resolver on this thread; the config says so). */
-static int parse_upstream(struct idn_recursor *r, const char *list)
-{
-	char buf[1024];
-	if (!list || !list[0])
-		return IDN_OK;
-	if (strlen(list) >= sizeof(buf))
-		return IDN_EINVAL;
-	strcpy(buf, list);
-	char *save = NULL;
-	for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		if (r->n_up == RX_MAX_UPSTREAM)
-			return IDN_EINVAL;
-		unsigned len;
-		if (idn_parse_hostport(tok, 2641, &r->up[r->n_up], &len) != IDN_OK)
-			return IDN_EINVAL;
-		r->up_len[r->n_up++] = (socklen_t)len;
-	}
-	return IDN_OK;
-}
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -110,7 +87,7 @@ int idn_recursor_new(const idn_recursor_opts_t *o, idn_recursor_t **out)
 	r->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)r;
 	if (!r->rng)
 		r->rng = 88172645463325252ull;
-	int ret = parse_upstream(r, o->upstream);
+	int ret = rx_parse_upstream(r, o->upstream);
 	if (ret)
 		goto fail;
 	ret = IDN_ENOMEM;
@@ -125,6 +102,8 @@ int idn_recursor_new(const idn_recursor_opts_t *o, idn_recursor_t **out)
 		goto fail;
 	idn_query_init(&r->lq, r->reader, o->info, IDN_TR_TCP);
 	if ((ret = net_setup(r)) != IDN_OK)
+		goto fail;
+	if ((ret = dns_setup(r)) != IDN_OK)
 		goto fail;
 	*out = r;
 	return IDN_OK;
@@ -182,6 +161,7 @@ void idn_recursor_free(idn_recursor_t *r)
 		return;
 	idn_recursor_stop(r);
 	net_teardown(r);
+	dns_teardown(r);
 	if (r->wake)
 		event_free(r->wake);
 	if (r->base)

@@ -18,8 +18,9 @@
 #include "tests/util/testutil.h"
 
 /* T and T2: tops (home 0.NA/0.NA); B: node 88.200; A: node 88.100 with
- * upstream T; D: upstream nobody answers. */
-static tu_daemon_t T, T2, B, A, D;
+ * upstream T; D: upstream nobody answers; N: upstream a dead address, then
+ * T by name (localhost, from /etc/hosts through c-ares). */
+static tu_daemon_t T, T2, B, A, D, N;
 
 static double now_ms(void)
 {
@@ -137,7 +138,14 @@ static int setup(void **state)
 			    "--negative-ttl=60", NULL };
 	const char *dd[] = { "--demo", dead, "--http-listen=", "--https-listen=",
 			     "--recursion-timeout=1000", NULL };
-	if (tu_daemon_start(&A, a) || tu_daemon_start(&D, dd))
+	/* The dead address first: the request must rotate on to the name's
+	 * addresses (localhost may be ::1 too, where T does not listen). */
+	char named[128];
+	snprintf(named, sizeof(named), "--upstream=127.0.0.1:9,localhost:%s",
+		 strrchr(T.server, ':') + 1);
+	const char *nn[] = { "--demo", named, "--http-listen=", "--https-listen=",
+			     "--recursion-timeout=6000", NULL };
+	if (tu_daemon_start(&A, a) || tu_daemon_start(&D, dd) || tu_daemon_start(&N, nn))
 		return -1;
 	/* The tops are roots; T refers 88.200.x to B, T and T2 refer 77.x to each other. */
 	assert_int_equal(admin(&T, "88.1", IDN_OC_HOME_NA, "0.NA/0.NA", NULL, 0, 0), IDN_RC_SUCCESS);
@@ -168,6 +176,7 @@ static int teardown(void **state)
 	}
 	tu_daemon_cleanup(&A);
 	tu_daemon_cleanup(&D);
+	tu_daemon_cleanup(&N);
 	tu_daemon_cleanup(&B);
 	tu_daemon_cleanup(&T);
 	tu_daemon_cleanup(&T2);
@@ -254,6 +263,21 @@ static void test_through_the_top(void **s)
 	idn_client_close(c);
 }
 
+/* An upstream given by host name: resolved on the recursor's loop, and
+ * every address of every upstream tried in turn. */
+static void test_upstream_by_name(void **s)
+{
+	res_t r = resolve(&N, IDN_CLIENT_UDP, "88.200.1/X", 0);
+	assert_int_equal(r.rc, IDN_RC_SUCCESS);
+	assert_string_equal(r.first, "https://example.com/x");
+	assert_int_equal(r.recursion, 1);
+	/* Another prefix record, over TCP: asked at the top again. */
+	r = resolve(&N, IDN_CLIENT_TCP, "88.200/DIRECT", 0);
+	assert_int_equal(r.rc, IDN_RC_SUCCESS);
+	assert_string_equal(r.first, "https://example.com/d");
+	assert_true(tu_daemon_alive(&N));
+}
+
 static void test_referral_loop(void **s)
 {
 	double t0 = now_ms();
@@ -323,6 +347,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_through_the_top),
+		cmocka_unit_test(test_upstream_by_name),
 		cmocka_unit_test(test_referral_loop),
 		cmocka_unit_test(test_dead_upstream),
 		cmocka_unit_test(test_cache_outlives_top),

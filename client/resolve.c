@@ -1,4 +1,4 @@
-/* upstream_dns.c - the top-level node's addresses: parsing the configured list and resolving names asynchronously with c-ares, cached for their TTL. */
+/* resolve.c - the top-level node's addresses: parsing the configured list and resolving names asynchronously with c-ares, cached for their TTL; waited for (the outbox sender) or driven by an event loop (the recursor). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,7 +10,7 @@
 
 #include "client/addr.h"
 #include "proto/errcode.h"
-#include "registry/upstream_int.h"
+#include "client/resolve.h"
 
 /* Names without a TTL (/etc/hosts) are read again after this long; TTLs
  * are capped so a wrong answer does not stick for days. */
@@ -103,7 +103,25 @@ typedef struct {
 	up_target_t *t;
 	bool done;
 	int status;
+	/* asynchronous queries (heap-allocated, freed when answered) */
+	up_dns_done_fn fn;
+	void *arg;
 } query_t;
+
+static void note_result(up_target_t *t, bool done, int status);
+
+static void async_done(query_t *q)
+{
+	up_target_t *t = q->t;
+	t->resolving = false;
+	/* ARES_EDESTRUCTION: up_dns_free is running; its owner is going away
+	 * and must not be called back half torn down. */
+	if (q->status != ARES_EDESTRUCTION) {
+		note_result(t, true, q->status);
+		q->fn(q->arg, t);
+	}
+	free(q);
+}
 
 static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
@@ -114,6 +132,8 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 	if (status != ARES_SUCCESS || !res) {
 		if (res)
 			ares_freeaddrinfo(res);
+		if (q->fn)
+			async_done(q);
 		return;
 	}
 	int n = 0, ttl = TTL_MAX;
@@ -136,12 +156,26 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
 		n++;
 	}
 	ares_freeaddrinfo(res);
-	if (n == 0) {
+	if (n == 0)
 		q->status = ARES_ENODATA;
-		return;
+	else {
+		t->naddrs = n;
+		t->expires = time(NULL) + ttl;
 	}
-	t->naddrs = n;
-	t->expires = time(NULL) + ttl;
+	if (q->fn)
+		async_done(q);
+}
+
+/* ARES_GETSOCK_READABLE/WRITABLE shift a signed 1 by up to 31 places,
+ * which UBSan rightly rejects for the last socket; the same bits, unsigned. */
+static bool sock_readable(int bits, int i)
+{
+	return ((unsigned)bits >> i) & 1u;
+}
+
+static bool sock_writable(int bits, int i)
+{
+	return ((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
 }
 
 /* Drive the channel until the query is done: poll its sockets with its
@@ -162,8 +196,8 @@ static void run_query(up_dns_t *d, query_t *q, int timeout_ms, atomic_bool *stop
 		struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 		nfds_t n = 0;
 		for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-					   (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			short ev = (short)((sock_readable(bits, i) ? POLLIN : 0) |
+					   (sock_writable(bits, i) ? POLLOUT : 0));
 			if (ev)
 				pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
 		}
@@ -200,14 +234,69 @@ int up_dns_refresh(up_dns_t *d, up_target_t *t, int timeout_ms, atomic_bool *sto
 	query_t q = { .t = t };
 	ares_getaddrinfo(d->ch, t->host, port, &hints, on_addrinfo, &q);
 	run_query(d, &q, timeout_ms, stop);
-	if (q.done && q.status == ARES_SUCCESS) {
+	note_result(t, q.done, q.status);
+	return t->naddrs > 0 ? IDN_OK : IDN_ENOTFOUND;
+}
+
+static void note_result(up_target_t *t, bool done, int status)
+{
+	if (done && status == ARES_SUCCESS) {
 		t->error[0] = 0;
-		return IDN_OK;
+		return;
 	}
 	snprintf(t->error, sizeof(t->error), "cannot resolve %s: %s", t->host,
-		 q.done ? ares_strerror(q.status) : "timed out");
-	/* Try the old addresses again in a while rather than at once. */
-	if (t->naddrs > 0)
-		t->expires = time(NULL) + 10;
-	return t->naddrs > 0 ? IDN_OK : IDN_ENOTFOUND;
+		 done ? ares_strerror(status) : "timed out");
+	/* Try the old addresses again in a while rather than at once. The
+	 * event-loop side also waits that long before asking again for a name
+	 * that never resolved, so a dead DNS server is not asked per request;
+	 * the sender (which waits for each answer itself) asks again at once. */
+	t->expires = time(NULL) + 10;
+}
+
+bool up_dns_refresh_async(up_dns_t *d, up_target_t *t, up_dns_done_fn done, void *arg)
+{
+	if (t->numeric || t->resolving || time(NULL) < t->expires)
+		return false;
+	query_t *q = calloc(1, sizeof(*q));
+	if (!q)
+		return false;
+	q->t = t;
+	q->fn = done;
+	q->arg = arg;
+	t->resolving = true;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", t->port);
+	struct ares_addrinfo_hints hints = { .ai_flags = ARES_AI_NUMERICSERV,
+					     .ai_family = AF_UNSPEC,
+					     .ai_socktype = SOCK_STREAM };
+	/* May call back at once (/etc/hosts, a bad name): done then ran already. */
+	ares_getaddrinfo(d->ch, t->host, port, &hints, on_addrinfo, q);
+	return true;
+}
+
+int up_dns_fds(up_dns_t *d, int *fds, bool *rd, bool *wr)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	int bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+	int n = 0;
+	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < UP_DNS_MAX_FDS; i++) {
+		bool r = sock_readable(bits, i), w = sock_writable(bits, i);
+		if (!r && !w)
+			continue;
+		fds[n] = socks[i];
+		rd[n] = r;
+		wr[n] = w;
+		n++;
+	}
+	return n;
+}
+
+void up_dns_process(up_dns_t *d, int rfd, int wfd)
+{
+	ares_process_fd(d->ch, rfd < 0 ? ARES_SOCKET_BAD : rfd, wfd < 0 ? ARES_SOCKET_BAD : wfd);
+}
+
+bool up_dns_timeout(up_dns_t *d, struct timeval *tv)
+{
+	return ares_timeout(d->ch, NULL, tv) != NULL;
 }

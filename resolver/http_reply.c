@@ -118,7 +118,14 @@ void http_reply_json(http_ctx_t *c, int status, json_t *body)
 		json_dump_callback(body, dump_cb, b, flags);
 		evbuffer_add(b, ");", 2);
 	} else {
-		json_dump_callback(body, dump_cb, b, flags);
+		/* One dump into the thread's scratch and one evbuffer_add: the
+		 * callback form costs an evbuffer_add per JSON token (the body
+		 * owns copies of its strings, so the scratch is free by now). */
+		size_t n = json_dumpb(body, (char *)c->t->scratch, HTTP_SCRATCH_LEN, flags);
+		if (n > 0 && n <= HTTP_SCRATCH_LEN)
+			evbuffer_add(b, c->t->scratch, n);
+		else
+			json_dump_callback(body, dump_cb, b, flags);
 	}
 	json_decref(body);
 	send_reply(c, status, b);

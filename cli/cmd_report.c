@@ -45,19 +45,6 @@ static const char *pf(bool ok)
 	return ok ? "PASS" : "FAIL";
 }
 
-static void thousands(uint64_t n, char *out, size_t cap)
-{
-	char d[32];
-	int len = snprintf(d, sizeof(d), "%llu", (unsigned long long)n);
-	size_t o = 0;
-	for (int i = 0; i < len && o + 2 < cap; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = d[i];
-	}
-	out[o] = 0;
-}
-
 static uint64_t by_transport(const rpt_day_t *d, int t)
 {
 	uint64_t n = 0;
@@ -85,12 +72,12 @@ static void print_text(const rpt_t *r, double avg)
 		       (unsigned long long)by_transport(x, 2), (unsigned long long)x->registrations,
 		       pf(tot >= RPT_RES_PER_DAY));
 	}
-	thousands(r->resolutions, c, sizeof(c));
-	thousands(RPT_RES_PER_DAY, d, sizeof(d));
+	idn_thousands(r->resolutions, c, sizeof(c));
+	idn_thousands(RPT_RES_PER_DAY, d, sizeof(d));
 	printf("\nrange: %lld days, %s resolutions, average %.1f a day: %s (threshold %s a day on "
 	       "average)\n",
 	       (long long)(r->to - r->from + 1), c, avg, pf(avg >= (double)RPT_RES_PER_DAY), d);
-	thousands(r->registrations, c, sizeof(c));
+	idn_thousands(r->registrations, c, sizeof(c));
 	printf("new identifiers in the range: %s\n\n", c);
 	printf("%-6s %16s %12s %6s %12s %22s\n", "year", "new identifiers", "vs 30M/year", "",
 	       "enterprises", "(target 3,500, info)");

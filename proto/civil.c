@@ -133,3 +133,17 @@ double idn_per_day(uint64_t total, int64_t from, int64_t to)
 		return 0;
 	return (double)total / (double)(to - from + 1);
 }
+
+void idn_thousands(uint64_t n, char *out, size_t cap)
+{
+	char d[32];
+	int len = snprintf(d, sizeof(d), "%llu", (unsigned long long)n);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < cap; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = d[i];
+	}
+	if (cap)
+		out[o] = 0;
+}

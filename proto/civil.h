@@ -40,5 +40,8 @@ bool idn_day_parse(const char *s, int64_t *day);
 /* Average per day of `total` over the days from..to inclusive (days with
  * nothing count as 0); 0 for an empty range. */
 double idn_per_day(uint64_t total, int64_t from, int64_t to);
+/* n with thousands separators ("10,000,000"), NUL-terminated into out
+ * (cut short if cap is too small). For reports and pages. */
+void idn_thousands(uint64_t n, char *out, size_t cap);
 
 #endif

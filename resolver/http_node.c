@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/civil.h"
 #include "proto/json.h"
 #include "resolver/http_pages.h"
 
@@ -64,19 +65,6 @@ static void volumes(http_ctx_t *c, idn_volumes_t *v)
 	idn_http_stats(c->t->srv, &q);
 	v->resolutions = v->resolutions_today = q.resolutions;
 	v->now = (int64_t)time(NULL);
-}
-
-static void thousands(uint64_t n, char *out, size_t cap)
-{
-	char d[32];
-	int len = snprintf(d, sizeof(d), "%llu", (unsigned long long)n);
-	size_t o = 0;
-	for (int i = 0; i < len && o + 2 < cap; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			out[o++] = ',';
-		out[o++] = d[i];
-	}
-	out[o] = 0;
 }
 
 static void duration_text(int64_t s, char *out, size_t cap)
@@ -180,7 +168,7 @@ static void pct_text(double p, char *out, size_t cap)
 static void metric_html(struct evbuffer *b, const metric_t *m)
 {
 	char val[32], thr[32];
-	thousands(m->value, val, sizeof(val));
+	idn_thousands(m->value, val, sizeof(val));
 	evbuffer_add_printf(b, "<section class=\"card metric\" id=\"m-%s\" aria-labelledby=\"l-%s\">\n"
 			       "<h2 class=\"label\" id=\"l-%s\">%s</h2>\n<p class=\"value\">%s</p>\n",
 			    m->id, m->id, m->id, m->label, val);
@@ -188,7 +176,7 @@ static void metric_html(struct evbuffer *b, const metric_t *m)
 		double p = pct_of(m);
 		char ps[32];
 		pct_text(p, ps, sizeof(ps));
-		thousands(m->threshold, thr, sizeof(thr));
+		idn_thousands(m->threshold, thr, sizeof(thr));
 		evbuffer_add_printf(b, "<p class=\"of\">of %s%s%s <span class=\"note\">(%s)</span></p>\n"
 				       "<div class=\"bar%s\" role=\"progressbar\" aria-valuemin=\"0\" "
 				       "aria-valuemax=\"100\" aria-valuenow=\"%.2f\" aria-label=\"%s: "

@@ -50,6 +50,19 @@ void page_escz(struct evbuffer *b, const char *s)
 	page_esc(b, s, strlen(s));
 }
 
+void page_text_or_link(struct evbuffer *b, const char *s, size_t n)
+{
+	bool link = !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
+	if (link) {
+		evbuffer_add_printf(b, "<a href=\"");
+		page_esc(b, s, n);
+		evbuffer_add_printf(b, "\" rel=\"nofollow noopener\">");
+	}
+	page_esc(b, s, n);
+	if (link)
+		evbuffer_add_printf(b, "</a>");
+}
+
 /* Percent-encode for a path or query piece of an href ('/' kept: handles
  * keep their shape in links). */
 static void page_url(struct evbuffer *b, const char *s)
@@ -150,18 +163,7 @@ static void data_cell(struct evbuffer *b, const idn_value_t *v)
 	if (!fmt || !val) {
 		evbuffer_add_printf(b, "<span class=\"note\">(%u bytes)</span>", v->data.len);
 	} else if (!strcmp(fmt, "string") && json_is_string(val)) {
-		const char *s = json_string_value(val);
-		size_t n = json_string_length(val);
-		/* Links only for web addresses: never javascript: and the like. */
-		bool link = !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
-		if (link) {
-			evbuffer_add_printf(b, "<a href=\"");
-			page_esc(b, s, n);
-			evbuffer_add_printf(b, "\" rel=\"nofollow noopener\">");
-		}
-		page_esc(b, s, n);
-		if (link)
-			evbuffer_add_printf(b, "</a>");
+		page_text_or_link(b, json_string_value(val), json_string_length(val));
 	} else if (!strcmp(fmt, "admin") && json_is_object(val)) {
 		const char *h = json_string_value(json_object_get(val, "handle"));
 		const char *pm = json_string_value(json_object_get(val, "permissions"));

@@ -20,6 +20,9 @@ const http_asset_t *http_asset_find(const char *name);
 /* http_pages.c */
 void page_esc(struct evbuffer *b, const char *s, size_t n);
 void page_escz(struct evbuffer *b, const char *s);
+/* Text data, escaped; a link when it is a web address (http/https only:
+ * never javascript: and the like). */
+void page_text_or_link(struct evbuffer *b, const char *s, size_t n);
 /* <!DOCTYPE ...> up to the opening <main>; `nav` names the current page
  * ("resolve", "node") for aria-current; `script` an asset to load or NULL. */
 void page_begin(struct evbuffer *b, const char *title, const char *nav, const char *script);

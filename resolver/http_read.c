@@ -397,18 +397,7 @@ static void html_value_data(struct evbuffer *b, const idn_value_t *v)
 	const char *fmt = d ? json_string_value(json_object_get(d, "format")) : NULL;
 	json_t *val = d ? json_object_get(d, "value") : NULL;
 	if (fmt && strcmp(fmt, "string") == 0 && json_is_string(val)) {
-		const char *s = json_string_value(val);
-		size_t n = json_string_length(val);
-		/* Links only for web addresses: never javascript: and the like. */
-		bool link = !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8);
-		if (link) {
-			evbuffer_add_printf(b, "<a href=\"");
-			page_esc(b, s, n);
-			evbuffer_add_printf(b, "\">");
-		}
-		page_esc(b, s, n);
-		if (link)
-			evbuffer_add_printf(b, "</a>");
+		page_text_or_link(b, json_string_value(val), json_string_length(val));
 	} else if (val) {
 		char *s = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
 		evbuffer_add_printf(b, "<code>%s:</code> ", fmt ? fmt : "?");

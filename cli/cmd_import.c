@@ -184,13 +184,18 @@ static unsigned bad_shown;
 static bool input_fatal;
 static bool bar_on;           /* a progress line is on stderr: end it first */
 
-imp_job_t *imp_pull(imp_t *m)
+imp_job_t *imp_pull(imp_t *m, bool may_wait, bool *busy)
 {
 	pthread_mutex_lock(&m->mu);
 	imp_job_t *j = NULL;
+	*busy = false;
 	while (!m->stop && !m->eof) {
-		/* Bounded bookkeeping: wait while a slow job holds the low mark. */
+		/* Bounded bookkeeping: a slow job holds the low mark. */
 		if (m->next_seq - m->low >= m->cap) {
+			if (!may_wait) {
+				*busy = true;
+				break;
+			}
 			pthread_cond_wait(&m->cv, &m->mu);
 			continue;
 		}
@@ -442,7 +447,9 @@ int cmd_import(int argc, char **argv)
 	m.window = window;
 	m.overwrite = overwrite;
 	m.end_line = 1;
-	m.cap = (size_t)conns * window * 4 + 65536;
+	/* Room for jobs done behind a slow one: when full, workers read
+	 * their answers and wait (import.h, imp_pull). */
+	m.cap = (size_t)conns * window * 64 + 4096;
 	m.done = calloc(m.cap, sizeof(bool));
 	m.first = calloc(m.cap, sizeof(unsigned long long));
 	pthread_mutex_init(&m.mu, NULL);

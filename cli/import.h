@@ -51,8 +51,12 @@ typedef struct {
 } imp_t;
 
 /* The next identifier, or NULL at the end of the input or after a stop.
- * Bad input records are reported here and never returned. */
-imp_job_t *imp_pull(imp_t *m);
+ * Bad input records are reported here and never returned. When a job far
+ * behind holds the sequencer's low mark (its window is full), a caller
+ * with jobs of its own in flight must not wait: that job may be one of
+ * them, its answer unread. With may_wait false it gets NULL and *busy set
+ * instead, reads its answers and asks again. */
+imp_job_t *imp_pull(imp_t *m, bool may_wait, bool *busy);
 void imp_job_free(imp_job_t *j);
 /* Record the outcome of a job (report failures) and free it. */
 void imp_finish(imp_t *m, imp_job_t *j, int outcome, uint32_t rc, const char *msg);

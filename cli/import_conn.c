@@ -27,7 +27,12 @@ typedef struct {
 	unsigned used;
 	uint8_t *req;             /* one request being written */
 	size_t req_cap;
+	unsigned quiet;           /* reconnections since the last answer */
 } conn_t;
+
+/* A node that takes connections and logins but answers nothing else would
+ * keep a worker reconnecting forever: give up after this many in a row. */
+#define MAX_QUIET_RECONNECTS 6
 
 static int send_slot(conn_t *k, slot_t *s)
 {
@@ -139,6 +144,7 @@ static int on_answer(conn_t *k, const uint8_t *p, size_t len)
 			s = &k->slots[i];
 	if (!s)
 		return IDN_OK; /* an answer to nothing we wait for (e.g. after a resend) */
+	k->quiet = 0;
 	uint32_t rc = m.hdr.rcode;
 	char why[600];
 	if (s->state != S_RESOLVE) {
@@ -227,9 +233,10 @@ void *imp_worker(void *arg)
 	for (;;) {
 		int ret = IDN_OK;
 		while (!eof && k.used < m->window && !ret) {
-			imp_job_t *j = imp_pull(m);
+			bool busy;
+			imp_job_t *j = imp_pull(m, k.used == 0, &busy);
 			if (!j) {
-				eof = true;
+				eof = !busy;
 				break;
 			}
 			slot_t *s = &k.slots[k.used++];
@@ -252,8 +259,12 @@ void *imp_worker(void *arg)
 			if (!ret)
 				ret = on_answer(&k, p, len);
 		}
-		if (ret && ret != IDN_ENOMEM && connect_login(&k, why, sizeof(why)) == IDN_OK)
+		if (ret && ret != IDN_ENOMEM && ++k.quiet <= MAX_QUIET_RECONNECTS &&
+		    connect_login(&k, why, sizeof(why)) == IDN_OK)
 			continue;
+		if (ret && k.quiet > MAX_QUIET_RECONNECTS)
+			snprintf(why, sizeof(why), "%s: no answer after %d reconnections (%s)",
+				 m->server, MAX_QUIET_RECONNECTS, idn_strerror(ret));
 		if (ret) {
 			/* Jobs in flight stay unfinished: the progress file stays below
 			 * them and --resume sends them again. */

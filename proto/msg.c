@@ -213,6 +213,18 @@ void idn_resolve_req_encode(idn_wire_t *w, const idn_resolve_req_t *r)
 		idn_wire_put_bstr(w, r->token.p, r->token.len);
 }
 
+bool idn_msg_peek_resolve_handle(const uint8_t *msg, size_t len, idn_bytes_t *handle)
+{
+	idn_wire_t w;
+	idn_wire_init_ro(&w, msg, len);
+	idn_wire_skip(&w, IDN_ENVELOPE_LEN);
+	uint32_t opcode = idn_wire_get_u32(&w);
+	uint32_t rcode = idn_wire_get_u32(&w);
+	idn_wire_skip(&w, IDN_HEADER_LEN - 8);
+	*handle = idn_wire_get_bstr(&w, IDN_MAX_HANDLE_LEN);
+	return !w.err && opcode == IDN_OC_RESOLUTION && rcode == 0 && handle->len > 0;
+}
+
 int idn_handle_body_decode(const uint8_t *body, size_t len, idn_bytes_t *handle)
 {
 	idn_wire_t w;

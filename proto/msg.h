@@ -227,6 +227,12 @@ typedef struct {
 int idn_resolve_req_decode(const uint8_t *body, size_t len, idn_resolve_req_t *out);
 void idn_resolve_req_encode(idn_wire_t *w, const idn_resolve_req_t *r);
 
+/* A cheap look at a framed message (envelope included, `len` bytes) for
+ * the handle of a plain resolution request, without decoding it: true and
+ * *handle pointing into msg when it looks like one. Only a hint (prefetch
+ * of a request still queued); the real decode decides. */
+bool idn_msg_peek_resolve_handle(const uint8_t *msg, size_t len, idn_bytes_t *handle);
+
 /* Bodies that are a single Handle (OC 2, 101, 105, 300-302, 401): */
 int idn_handle_body_decode(const uint8_t *body, size_t len, idn_bytes_t *handle);
 

@@ -234,13 +234,61 @@ static void refuse_envelope(conn_t *c, const uint8_t *envbytes, const char *text
 	c->closing = true;
 }
 
-/* Answer every complete request in the input buffer. */
+/* Length of the complete, acceptable message at pos, or 0. */
+static size_t frame_at(const conn_t *c, size_t pos)
+{
+	if (c->in_len - pos < IDN_ENVELOPE_LEN)
+		return 0;
+	uint32_t mlen = idn_get_be32(c->in + pos + 16);
+	if (mlen > (uint32_t)c->w->srv->opts.max_request ||
+	    c->in_len - pos < IDN_ENVELOPE_LEN + (size_t)mlen)
+		return 0;
+	return IDN_ENVELOPE_LEN + (size_t)mlen;
+}
+
+/* How far ahead of the request being answered the lookups are hinted
+ * (worker_prefetch): cache sets HINT_SET requests ahead, records HINT_REC
+ * ahead (their sets hinted HINT_SET - HINT_REC requests before). */
+#define HINT_SET 4
+#define HINT_REC 2
+#define HINT_RING 8 /* > HINT_SET, a power of two */
+
+/* The frames after the one being answered, as far as they are hinted. */
+typedef struct {
+	size_t pos[HINT_RING], len[HINT_RING];
+	size_t scan;        /* offset of frame `next` */
+	unsigned next;      /* number of the first frame not yet looked at */
+	bool end;           /* no complete frame at `scan` */
+} hints_t;
+
+static void hint_ahead(conn_t *c, hints_t *h, unsigned cur)
+{
+	while (!h->end && h->next <= cur + HINT_SET) {
+		size_t n = frame_at(c, h->scan);
+		if (!n) {
+			h->end = true;
+			break;
+		}
+		h->pos[h->next % HINT_RING] = h->scan;
+		h->len[h->next % HINT_RING] = n;
+		worker_prefetch(c->w, c->in + h->scan, n, 1);
+		h->scan += n;
+		h->next++;
+	}
+	unsigned r = cur + HINT_REC;
+	if (r < h->next)
+		worker_prefetch(c->w, c->in + h->pos[r % HINT_RING], h->len[r % HINT_RING], 2);
+}
+
+/* Answer every complete request in the input buffer, hinting the lookups
+ * of those behind each one. */
 static void process_input(conn_t *c)
 {
 	worker_t *w = c->w;
 	size_t pos = 0;
 	bool began = false;
-	while (can_read(c) && c->in_len - pos >= IDN_ENVELOPE_LEN) {
+	hints_t h = { .next = 1 };
+	for (unsigned cur = 0; can_read(c) && c->in_len - pos >= IDN_ENVELOPE_LEN; cur++) {
 		const uint8_t *m = c->in + pos;
 		uint32_t mlen = idn_get_be32(m + 16);
 		if (mlen > (uint32_t)w->srv->opts.max_request) {
@@ -258,7 +306,9 @@ static void process_input(conn_t *c)
 			if (idn_reader_begin(w->reader) != IDN_OK)
 				break;
 			began = true;
+			h.scan = total;
 		}
+		hint_ahead(c, &h, cur);
 		bool more = answer(c, m, total);
 		pos += total;
 		if (!more)

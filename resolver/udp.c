@@ -318,6 +318,16 @@ static void reasm_add(worker_t *w, const struct sockaddr_storage *from, socklen_
 	free(msg);
 }
 
+#define UDP_HINT_SET 4
+#define UDP_HINT_REC 2
+
+static inline void rx_prefetch(worker_t *w, int i, int stage)
+{
+	size_t len = w->rx[i].msg_len;
+	if (len <= IDN_UDP_PACKET_MAX)
+		worker_prefetch(w, w->rx_buf[i], len, stage);
+}
+
 static void on_udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	worker_t *w = arg;
@@ -334,9 +344,17 @@ static void on_udp_read(evutil_socket_t fd, short what, void *arg)
 		int n = recvmmsg(fd, w->rx, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		/* Hints for the lookups ahead (worker_prefetch): cache sets
+		 * UDP_HINT_SET datagrams ahead, records UDP_HINT_REC ahead. */
+		for (int i = 1; i < n && i < UDP_HINT_SET; i++)
+			rx_prefetch(w, i, 1);
 		for (int i = 0; i < n; i++) {
 			size_t len = w->rx[i].msg_len;
 			const uint8_t *pkt = w->rx_buf[i];
+			if (i + UDP_HINT_SET < n)
+				rx_prefetch(w, i + UDP_HINT_SET, 1);
+			if (i + UDP_HINT_REC < n)
+				rx_prefetch(w, i + UDP_HINT_REC, 2);
 			socklen_t alen = w->rx[i].msg_hdr.msg_namelen;
 			if (len > IDN_UDP_PACKET_MAX) {
 				worker_log_bad(w, (struct sockaddr *)&w->rx_addr[i],

@@ -129,6 +129,21 @@ static inline uint64_t worker_clock_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * Requests come in batches (a recvmmsg, a pipelining client's read), each
+ * for a random handle, so each lookup would wait for memory: its cache set,
+ * then the record in the map. The loops over a batch hint the lookups ahead
+ * instead: stage 1 for the request two behind the one being answered
+ * (fetch its cache set), stage 2 for the next one (its set arrived a
+ * request ago: fetch the record). A hint changes nothing.
+ */
+static inline void worker_prefetch(worker_t *w, const uint8_t *msg, size_t len, int stage)
+{
+	idn_bytes_t h;
+	if (idn_msg_peek_resolve_handle(msg, len, &h))
+		idn_reader_prefetch(w->reader, h.p, h.len, stage);
+}
+
 int udp_setup(worker_t *w);
 void udp_teardown(worker_t *w);
 int tcp_setup(worker_t *w);

@@ -562,6 +562,14 @@ static int reader_get_cached(idn_reader_t *r, const uint8_t *handle, size_t len,
 	return rec_parse(&v, rec);
 }
 
+void idn_reader_prefetch(idn_reader_t *r, const uint8_t *handle, size_t len, int stage)
+{
+	if (!r->active || !r->cache.ents || len == 0 || len > IDN_STORE_MAX_KEY)
+		return;
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	idn_lkcache_prefetch(&r->cache, fold_hash(handle, len, buf), stage);
+}
+
 int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];

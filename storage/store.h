@@ -114,6 +114,13 @@ uint64_t idn_reader_snapshot(const idn_reader_t *r);
  * commit; the results are the same either way. */
 int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec);
 
+/* Hints for a lookup about to come (a pipelined request behind the one
+ * being answered), so its memory is fetched while this one is answered;
+ * they change nothing and may be skipped. Stage 1 fetches the handle's
+ * cache set; stage 2, a request or so later when the set has arrived,
+ * fetches the cached record and key it points to. Inside a begun reader. */
+void idn_reader_prefetch(idn_reader_t *r, const uint8_t *handle, size_t len, int stage);
+
 /* The reader's cache: its size and what it did since idn_reader_new(). */
 typedef struct {
 	uint64_t entries;       /* 0 = no cache */

@@ -52,6 +52,9 @@ void idn_lkcache_begin(idn_lkcache_t *c, size_t txnid);
 /* The live entry for folded key `key`, or NULL (counts hits and misses). */
 const idn_lkcache_ent_t *idn_lkcache_find(idn_lkcache_t *c, const uint8_t *key, size_t klen,
 					uint64_t hash);
+/* Fetch ahead (idn_reader_prefetch): stage 1 the set, stage 2 what its
+ * live entries point to. */
+void idn_lkcache_prefetch(const idn_lkcache_t *c, uint64_t hash, int stage);
 /* Remember a lookup's result: key and val in the map (val NULL and key
  * anywhere for a handle that is absent: the key is copied if there is room). */
 void idn_lkcache_put(idn_lkcache_t *c, uint64_t hash, const uint8_t *key, size_t klen,

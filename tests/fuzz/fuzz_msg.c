@@ -25,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	idn_envelope_t env;
 	idn_msg_t m;
+	idn_bytes_t peek;
+	if (idn_msg_peek_resolve_handle(data, size, &peek) &&
+	    (peek.p < data || peek.p + peek.len > data + size))
+		abort();
 	/* As a TCP reader: envelope first, then the rest as the message. */
 	if (idn_envelope_decode(data, size, &env) == IDN_OK)
 		idn_msg_decode_message(&env, data + IDN_ENVELOPE_LEN, size - IDN_ENVELOPE_LEN, &m);

@@ -92,6 +92,25 @@ static void test_v1_request(void **s)
 	assert_memory_equal(d, want, 32);
 }
 
+/* The prefetch hint finds the handle of a resolution request (the digest's
+ * vector), and nothing in anything else, cut short or not. */
+static void test_peek_resolve_handle(void **s)
+{
+	uint8_t b[256];
+	size_t n = hex(V1, b);
+	idn_bytes_t h;
+	assert_true(idn_msg_peek_resolve_handle(b, n, &h));
+	assert_true(idn_bytes_eq_str(h, "0.NA/88.100"));
+	assert_true(h.p >= b && h.p + h.len <= b + n);
+	for (size_t cut = 0; cut < IDN_MSG_BODY_OFF + 4 + 11; cut++)
+		assert_false(idn_msg_peek_resolve_handle(b, cut, &h));
+	b[IDN_ENVELOPE_LEN + 3] = 100; /* opcode: create */
+	assert_false(idn_msg_peek_resolve_handle(b, n, &h));
+	b[IDN_ENVELOPE_LEN + 3] = 1;
+	b[IDN_ENVELOPE_LEN + 7] = 1; /* a response, not a request */
+	assert_false(idn_msg_peek_resolve_handle(b, n, &h));
+}
+
 static void test_v2_response(void **s)
 {
 	uint8_t b[256], enc[256];
@@ -760,6 +779,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v1_request),
+		cmocka_unit_test(test_peek_resolve_handle),
 		cmocka_unit_test(test_v2_response),
 		cmocka_unit_test(test_v5_error),
 		cmocka_unit_test(test_v10_challenge),

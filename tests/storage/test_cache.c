@@ -102,6 +102,39 @@ static idn_reader_cache_stat_t stat_of(idn_reader_t *r)
 
 /* A repeated lookup is a hit and returns the very same record (same map
  * address) as an uncached reader in the same snapshot. */
+/* Prefetch hints change no answer and no statistic, wherever they point. */
+static void test_prefetch_changes_nothing(void **state)
+{
+	fx_t *f = *state;
+	put1(f->s, H("88.100/Alpha"), "alpha");
+	idn_reader_t *r;
+	assert_int_equal(idn_reader_new(f->s, &r), IDN_OK);
+	idn_reader_prefetch(r, H("88.100/alpha"), 1); /* not begun: ignored */
+	assert_int_equal(idn_reader_begin(r), IDN_OK);
+	uint8_t big[IDN_STORE_MAX_KEY + 10];
+	memset(big, 'A', sizeof(big));
+	for (int stage = 1; stage <= 2; stage++) {
+		idn_reader_prefetch(r, H("88.100/alpha"), stage);
+		idn_reader_prefetch(r, H("88.100/none"), stage);
+		idn_reader_prefetch(r, (const uint8_t *)"", 0, stage);
+		idn_reader_prefetch(r, big, sizeof(big), stage);
+	}
+	idn_reader_cache_stat_t st = stat_of(r);
+	assert_int_equal(st.hits + st.misses, 0);
+	idn_record_t a;
+	assert_int_equal(idn_reader_get(r, H("88.100/ALPHA"), &a), IDN_OK);
+	idn_reader_prefetch(r, H("88.100/alpha"), 1);
+	idn_reader_prefetch(r, H("88.100/alpha"), 2); /* a live entry: its record */
+	idn_record_t b;
+	assert_int_equal(idn_reader_get(r, H("88.100/alpha"), &b), IDN_OK);
+	assert_ptr_equal(a.values.p, b.values.p);
+	st = stat_of(r);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 1);
+	idn_reader_end(r);
+	idn_reader_free(r);
+}
+
 static void test_hit_identical(void **state)
 {
 	fx_t *f = *state;
@@ -526,6 +559,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hit_identical, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefetch_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_invalidates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_keys, setup, teardown),

@@ -91,10 +91,10 @@ static const opt_t opts[] = {
 	{ "map-size", T_SIZE, 1LL << 20, 1LL << 42, "64G", N(map_size),
 	  "Largest size of the LMDB store (sparse file; suffixes K, M, G, T)." },
 	{ "reader-cache", T_INT, 0, 16777216, "262144", N(reader_cache),
-	  "Entries of each thread's store lookup cache (32 bytes each, plus 4 for the\n"
-	  "keys of absent handles; rounded down to a power of two; 262144 = 9 MiB per\n"
-	  "thread, resident as it fills): a handle resolved again before the next\n"
-	  "write skips the B-tree search. 0 = no cache." },
+	  "Entries of each thread's store lookup cache (32 bytes each, plus 128 for\n"
+	  "copies of the records; rounded down to a power of two; 262144 = 40 MiB per\n"
+	  "thread, resident as it fills): a handle resolved again skips the B-tree\n"
+	  "search; a write drops only the entries of the handles it changes. 0 = no cache." },
 	{ "log-level", T_STR, 0, 0, "info", S(log_level),
 	  "One of err, warning, notice, info, debug." },
 	{ "demo", T_BOOL, 0, 1, "no", N(demo),

@@ -1,49 +1,41 @@
-/* cache.c - the per-reader lookup cache: folded handle -> record pointer in the LMDB map, valid for one snapshot. */
+/* cache.c - the per-reader lookup cache: folded handle -> a copy of its record, kept across snapshots that did not change it. */
 #include <string.h>
 #include <sys/mman.h>
 
 #include "storage/store_int.h"
 
 /*
- * Why a cached map pointer may outlive the read txn that produced it.
+ * What an entry holds, and why it is valid.
  *
- * mdb_get() documents its result as valid "until a subsequent update
- * operation, or the end of the transaction"; idn_reader_end() ends (resets)
- * the txn after every batch, so keeping the pointer across batches rests on
- * how LMDB (0.9, as built and configured here) manages pages, not on that
- * sentence. The argument:
+ * An entry holds a copy of the folded key and of the stored record (or
+ * only the key, for a handle that is absent), in the cache's arena, not a
+ * pointer into the LMDB map: a page of the map may be rewritten once a
+ * commit has freed it and no reader holds the snapshot that used it, and
+ * entries are meant to outlive snapshots. (A first version kept map
+ * pointers and so had to drop every entry at every commit; under a bulk
+ * import, a commit every few milliseconds, the cache then never hit.)
  *
- * 1. Pages are copy-on-write: a write txn never changes a page reachable
- *    from the newest committed meta page; it writes modified copies to pages
- *    that are free or past the end of the file (also when it spills dirty
- *    pages before its commit, and with MDB_WRITEMAP). This is LMDB's crash
- *    safety: after a crash the environment opens at that newest snapshot,
- *    which must therefore be intact on disk until a later commit replaces
- *    it.
- * 2. A page leaves the tree only with a commit, which records it in the
- *    free DB under that commit's txn id F; mdb_page_alloc() reuses it only
- *    when F < oldest, where mdb_find_oldest() = min(writer's txn id - 1,
- *    every live reader's snapshot). So a page dropped by commit T+1 can be
- *    rewritten by txn T+3 at the earliest, and never while a reader holds T.
- * 3. Txn ids grow by one with every commit that changes anything (a commit
- *    without changes changes no page either), and a renewed read txn takes
- *    the newest id (mdb_txn_renew(); mdb_txn_id() returns it).
+ * An entry read in snapshot T is still right in a later snapshot U when no
+ * commit in (T, U] changed that handle. The store's change records
+ * (store_int.h, idn_chglog_t) list, for each txn id this process
+ * committed, the hashes of the handles it changed; idn_lkcache_begin()
+ * drops the entries with those hashes (by set and tag: a colliding
+ * neighbour is dropped too, which only costs a miss). Whenever it cannot
+ * be sure, it drops everything: a txn id with no record (another process
+ * wrote, or a txn failed half-way), records already overwritten, a txn
+ * with more than IDN_CHG_TXN_MAX changes, or more changes pending than
+ * dropping one by one is worth. The writer records a txn before it calls
+ * mdb_txn_commit(), under the records' mutex, so a reader that renews into
+ * the new snapshot finds it; a txn that then fails to commit leaves a
+ * record for an id the next txn reuses, which only drops more. Every write
+ * to the "handles" DB goes through idn_txn_put/idn_txn_del, which record.
  *
- * So an entry read in snapshot T and used in a later batch whose renewed
- * txn is T again was read in a snapshot that stayed the newest the whole
- * time in between (no commit happened: by 3), so its pages were never
- * rewritten (1); and from the renew on, our reader slot holds T (2). On
- * every other id the generation changes and all entries die at once. The
- * map itself never moves: it is mapped once at its full size when the store
- * opens. Preconditions, all true of store.c today: no mdb_env_set_mapsize()
- * on an open environment (it may move the map: it would have to drop every
- * cache), no MDB_NOLOCK (writers would not see readers), and 64-bit txn ids
- * and map addressing (LMDB's 32-bit MDB_VL32 maps chunks per txn; the cache
- * is off on 32-bit builds). Readers that are not begun cannot look up, so
- * entries are only ever used inside a bracket that holds the snapshot.
- *
- * Not-found answers are cached too, with the folded key copied into an
- * arena that is emptied with each generation (it is not in the map).
+ * The arena is written round. A copy at position p (bytes ever written) is
+ * intact until the head passes p + arena_len. Lookups return pointers into
+ * it that callers keep until the reader's end, so one bracket (begin to
+ * end) may write at most BRACKET_SHARE of the arena, and a hit counts only
+ * if the copy survives that: p + arena_len - BRACKET_SHARE >= the head at
+ * the bracket's begin. Anything beyond the share is simply not cached.
  *
  * Layout: sets of two 32-byte entries (one cache line), selected by the low
  * bits of a 64-bit hash of the folded key; a 32-bit tag from the high bits
@@ -53,7 +45,10 @@
  * resident only once touched.
  */
 
-#define ARENA_PER_ENTRY 4   /* bytes of negative keys per entry */
+#define ARENA_PER_ENTRY 128      /* bytes of copies per entry */
+#define ARENA_MIN (64u << 10)
+#define BRACKET_SHARE(c) ((c)->arena_len / 16)
+#define DROP_ONE_BY_ONE_MAX 8192 /* more pending changes: drop everything */
 
 /*
  * Every lookup probes a random set, so with 4 KiB pages nearly every probe
@@ -93,7 +88,9 @@ int idn_lkcache_init(idn_lkcache_t *c, size_t entries)
 	while (n * 2 <= entries)
 		n *= 2;
 	size_t table = n * sizeof(idn_lkcache_ent_t);
-	size_t arena = n * ARENA_PER_ENTRY;
+	size_t arena = ARENA_MIN;
+	while (arena < n * ARENA_PER_ENTRY)
+		arena *= 2;
 	void *p = map_huge(table + arena);
 	if (!p)
 		return IDN_ENOMEM;
@@ -112,18 +109,80 @@ void idn_lkcache_free(idn_lkcache_t *c)
 	c->ents = NULL;
 }
 
-void idn_lkcache_begin(idn_lkcache_t *c, size_t txnid)
+static void drop_all(idn_lkcache_t *c)
 {
-	if (c->gen != 0 && txnid == c->txnid)
-		return;
-	c->txnid = txnid;
-	c->arena_used = 0;
 	if (++c->gen == 0) {
-		/* 2^32 snapshots later: old entries could carry this number. */
+		/* 2^32 drops later: old entries could carry this number. */
 		memset(c->ents, 0, (c->mask + 1) * 2 * sizeof(idn_lkcache_ent_t));
 		c->gen = 1;
 	}
 	c->drops++;
+}
+
+static void drop_hash(idn_lkcache_t *c, uint64_t hash)
+{
+	idn_lkcache_ent_t *s = &c->ents[(hash & c->mask) * 2];
+	uint32_t tag = (uint32_t)(hash >> 32);
+	for (int i = 0; i < 2; i++)
+		if (s[i].tag == tag)
+			s[i].gen = 0;
+}
+
+/* Drop the entries changed by the txns (from, to]; false when the records
+ * cannot say (see the comment at the top). Under chg->mu. */
+static bool drop_changed(idn_lkcache_t *c, const idn_chglog_t *chg, uint64_t from, uint64_t to)
+{
+	uint64_t lo = chg->chead > IDN_CHG_COMMITS ? chg->chead - IDN_CHG_COMMITS : 0;
+	uint64_t hi = chg->chead;
+	/* Records are in txn id order: find the first one after `from`. */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (chg->commits[mid % IDN_CHG_COMMITS].txnid <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t want = from + 1, total = 0;
+	uint64_t first = lo;
+	/* First pass: every id in (from, to] recorded, hashes still there. */
+	for (uint64_t i = first; i < chg->chead; i++) {
+		const idn_chg_commit_t *r = &chg->commits[i % IDN_CHG_COMMITS];
+		if (r->txnid > to)
+			break;
+		if (r->txnid == want)
+			want++;
+		else if (r->txnid != want - 1)
+			return false; /* a gap */
+		if (r->n == UINT32_MAX || chg->hhead - r->start > IDN_CHG_HASHES)
+			return false;
+		total += r->n;
+	}
+	if (want != to + 1 || total > DROP_ONE_BY_ONE_MAX)
+		return false;
+	for (uint64_t i = first; i < chg->chead; i++) {
+		const idn_chg_commit_t *r = &chg->commits[i % IDN_CHG_COMMITS];
+		if (r->txnid > to)
+			break;
+		for (uint32_t k = 0; k < r->n; k++)
+			drop_hash(c, chg->hashes[(r->start + k) % IDN_CHG_HASHES]);
+	}
+	return true;
+}
+
+void idn_lkcache_begin(idn_lkcache_t *c, idn_chglog_t *chg, size_t txnid)
+{
+	c->bracket_head = c->head;
+	if (c->gen != 0 && txnid == c->txnid)
+		return;
+	bool kept = false;
+	if (c->gen != 0 && chg && txnid > c->txnid) {
+		pthread_mutex_lock(&chg->mu);
+		kept = drop_changed(c, chg, c->txnid, txnid);
+		pthread_mutex_unlock(&chg->mu);
+	}
+	if (!kept)
+		drop_all(c);
+	c->txnid = txnid;
 }
 
 /* Equal keys of length n, eight bytes at a time (the last word overlaps
@@ -144,10 +203,17 @@ static inline bool key_eq(const uint8_t *a, const uint8_t *b, size_t n)
 	return x == y;
 }
 
-static inline bool ent_is(const idn_lkcache_ent_t *e, uint32_t gen, uint32_t tag,
+/* A copy that this bracket's writes cannot reach. */
+static inline bool copy_safe(const idn_lkcache_t *c, const idn_lkcache_ent_t *e)
+{
+	return e->pos + c->arena_len - BRACKET_SHARE(c) >= c->bracket_head;
+}
+
+static inline bool ent_is(const idn_lkcache_t *c, const idn_lkcache_ent_t *e, uint32_t tag,
 			  const uint8_t *key, size_t klen)
 {
-	return e->gen == gen && e->tag == tag && e->klen == klen && key_eq(e->key, key, klen);
+	return e->gen == c->gen && e->tag == tag && e->klen == klen && copy_safe(c, e) &&
+	       key_eq(c->arena + (e->pos & (c->arena_len - 1)), key, klen);
 }
 
 const idn_lkcache_ent_t *idn_lkcache_find(idn_lkcache_t *c, const uint8_t *key, size_t klen,
@@ -155,11 +221,11 @@ const idn_lkcache_ent_t *idn_lkcache_find(idn_lkcache_t *c, const uint8_t *key, 
 {
 	idn_lkcache_ent_t *s = &c->ents[(hash & c->mask) * 2];
 	uint32_t tag = (uint32_t)(hash >> 32);
-	if (ent_is(&s[0], c->gen, tag, key, klen)) {
+	if (ent_is(c, &s[0], tag, key, klen)) {
 		c->hits++;
 		return &s[0];
 	}
-	if (ent_is(&s[1], c->gen, tag, key, klen)) {
+	if (ent_is(c, &s[1], tag, key, klen)) {
 		idn_lkcache_ent_t e = s[1];
 		s[1] = s[0];
 		s[0] = e;
@@ -180,13 +246,13 @@ void idn_lkcache_prefetch(const idn_lkcache_t *c, uint64_t hash, int stage)
 	/* The tag is enough here: a wrong guess costs a wasted fetch. */
 	uint32_t tag = (uint32_t)(hash >> 32);
 	for (int i = 0; i < 2; i++) {
-		if (s[i].gen == c->gen && s[i].tag == tag && s[i].val) {
-			/* The key sits just before the record in LMDB's node;
-			 * the answer copies the record's first few lines. */
-			__builtin_prefetch(s[i].key);
-			uint32_t n = s[i].vlen < 320 ? s[i].vlen : 320;
+		if (s[i].gen == c->gen && s[i].tag == tag) {
+			/* The key and the first lines of the record the answer
+			 * copies (they are contiguous in the arena). */
+			const uint8_t *p = c->arena + (s[i].pos & (c->arena_len - 1));
+			uint32_t n = s[i].klen + (s[i].vlen < 320 ? s[i].vlen : 320);
 			for (uint32_t off = 0; off < n; off += 64)
-				__builtin_prefetch(s[i].val + off);
+				__builtin_prefetch(p + off);
 			return;
 		}
 	}
@@ -195,21 +261,24 @@ void idn_lkcache_prefetch(const idn_lkcache_t *c, uint64_t hash, int stage)
 void idn_lkcache_put(idn_lkcache_t *c, uint64_t hash, const uint8_t *key, size_t klen,
 		    const uint8_t *val, size_t vlen)
 {
-	if (klen > UINT16_MAX || vlen > UINT32_MAX)
+	size_t len = klen + (val ? vlen : 0);
+	if (klen > UINT16_MAX || vlen > UINT32_MAX || len > BRACKET_SHARE(c))
 		return;
-	if (!val) {
-		/* Not found: the key is only in the caller's buffer. */
-		if (c->arena_len - c->arena_used < klen)
-			return;
-		uint8_t *k = c->arena + c->arena_used;
-		memcpy(k, key, klen);
-		c->arena_used += klen;
-		key = k;
-	}
+	uint64_t at = c->head;
+	size_t off = at & (c->arena_len - 1);
+	if (off + len > c->arena_len)
+		at += c->arena_len - off; /* no copy wraps: start over at 0 */
+	if (at + len - c->bracket_head > BRACKET_SHARE(c))
+		return;
+	uint8_t *p = c->arena + (at & (c->arena_len - 1));
+	memcpy(p, key, klen);
+	if (val)
+		memcpy(p + klen, val, vlen);
+	c->head = at + len;
 	idn_lkcache_ent_t *s = &c->ents[(hash & c->mask) * 2];
 	if (s[0].gen == c->gen)
 		s[1] = s[0];
-	s[0] = (idn_lkcache_ent_t){ .key = key, .val = val, .vlen = (uint32_t)vlen,
+	s[0] = (idn_lkcache_ent_t){ .pos = at, .vlen = val ? (uint32_t)vlen : 0,
 				   .tag = (uint32_t)(hash >> 32), .gen = c->gen,
-				   .klen = (uint16_t)klen };
+				   .klen = (uint16_t)klen, .found = val != NULL };
 }

@@ -209,6 +209,60 @@ static inline uint64_t fold_hash(const uint8_t *in, size_t len, uint8_t *out)
 	return h;
 }
 
+uint64_t idn_store_key_hash(const uint8_t *handle, size_t len)
+{
+	uint8_t buf[IDN_STORE_MAX_KEY];
+	return len <= IDN_STORE_MAX_KEY ? fold_hash(handle, len, buf) : 0;
+}
+
+static void chg_free(idn_store_t *s)
+{
+	if (s->chg) {
+		pthread_mutex_destroy(&s->chg->mu);
+		free(s->chg);
+		s->chg = NULL;
+	}
+}
+
+/* Note a changed handle on t's top-level txn (cache.c). */
+static void chg_note(idn_txn_t *t, const uint8_t *handle, size_t len)
+{
+	while (t->parent)
+		t = t->parent;
+	if (!t->s->chg || t->all_changed)
+		return;
+	if (t->n_changed == t->cap_changed) {
+		uint32_t cap = t->cap_changed ? t->cap_changed * 2 : 64;
+		uint64_t *p = cap <= IDN_CHG_TXN_MAX ? realloc(t->changed, cap * sizeof(*p)) : NULL;
+		if (!p) {
+			t->all_changed = true; /* readers drop everything: always right */
+			return;
+		}
+		t->changed = p;
+		t->cap_changed = cap;
+	}
+	t->changed[t->n_changed++] = idn_store_key_hash(handle, len);
+}
+
+/* Record a top-level txn's changes before it commits (cache.c: why before). */
+static void chg_publish(idn_txn_t *t)
+{
+	idn_chglog_t *c = t->s->chg;
+	if (!c)
+		return;
+	uint32_t n = t->all_changed || t->n_changed > IDN_CHG_HASHES / 4 ? UINT32_MAX : t->n_changed;
+	pthread_mutex_lock(&c->mu);
+	idn_chg_commit_t *r = &c->commits[c->chead % IDN_CHG_COMMITS];
+	r->txnid = mdb_txn_id(t->txn);
+	r->start = c->hhead;
+	r->n = n;
+	if (n != UINT32_MAX)
+		for (uint32_t i = 0; i < n; i++)
+			c->hashes[c->hhead++ % IDN_CHG_HASHES] = t->changed[i];
+	c->chead++;
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* Begin a transaction, clearing stale reader slots once if the table is full
  * (LMDB's documented remedy for readers left behind by dead processes). */
 int idn_store_txn_begin(idn_store_t *s, unsigned flags, MDB_txn **txn)
@@ -318,6 +372,14 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 		return IDN_ENOMEM;
 	s->read_only = opts->read_only;
 	s->reader_cache_entries = opts->reader_cache_entries;
+	/* Change records only matter where this process writes and reads. */
+	if (!opts->read_only && opts->reader_cache_entries) {
+		s->chg = calloc(1, sizeof(*s->chg));
+		if (s->chg && pthread_mutex_init(&s->chg->mu, NULL) != 0) {
+			free(s->chg);
+			s->chg = NULL;
+		}
+	}
 
 	int ret = map_mdb(mdb_env_create(&s->env));
 	if (ret)
@@ -348,6 +410,7 @@ int idn_store_open(const char *dir, const idn_store_opts_t *opts, idn_store_t **
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	chg_free(s);
 	free(s);
 	return ret;
 }
@@ -358,6 +421,7 @@ void idn_store_close(idn_store_t *s)
 		return;
 	mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	chg_free(s);
 	free(s);
 }
 
@@ -507,7 +571,7 @@ int idn_reader_begin(idn_reader_t *r)
 	r->active = rc == MDB_SUCCESS;
 	r->snapshot++;
 	if (r->active && r->cache.ents) {
-		idn_lkcache_begin(&r->cache, mdb_txn_id(r->txn));
+		idn_lkcache_begin(&r->cache, r->s->chg, mdb_txn_id(r->txn));
 		r->cur_live = false;
 	}
 	return map_mdb(rc);
@@ -526,10 +590,8 @@ void idn_reader_end(idn_reader_t *r)
 	}
 }
 
-/* A lookup through the reader's cache (storage/cache.c: why its map
- * pointers are valid). A miss reads with the cursor and MDB_SET_KEY, which
- * gives the key's address in the map as well, so a found entry needs no copy
- * of its key. */
+/* A lookup through the reader's cache (storage/cache.c: why its copies
+ * are valid). A miss reads with the cursor. */
 static int reader_get_cached(idn_reader_t *r, const uint8_t *handle, size_t len,
 			     idn_record_t *rec)
 {
@@ -538,10 +600,10 @@ static int reader_get_cached(idn_reader_t *r, const uint8_t *handle, size_t len,
 	const idn_lkcache_ent_t *e = idn_lkcache_find(&r->cache, buf, len, h);
 	MDB_val k = { len, buf }, v;
 	if (e) {
-		if (!e->val)
+		if (!e->found)
 			return IDN_ENOTFOUND;
 		v.mv_size = e->vlen;
-		v.mv_data = (void *)e->val;
+		v.mv_data = (void *)idn_lkcache_val(&r->cache, e);
 		return rec_parse(&v, rec);
 	}
 	int rc;
@@ -556,9 +618,9 @@ static int reader_get_cached(idn_reader_t *r, const uint8_t *handle, size_t len,
 		idn_lkcache_put(&r->cache, h, buf, len, NULL, 0);
 	if (rc)
 		return map_mdb(rc);
-	/* The key must be LMDB's copy in the page, not our buffer. */
-	if ((const uint8_t *)k.mv_data != buf && k.mv_size == len)
-		idn_lkcache_put(&r->cache, h, k.mv_data, len, v.mv_data, v.mv_size);
+	/* This answer reads the map (valid to the reader's end); later ones
+	 * the copy. */
+	idn_lkcache_put(&r->cache, h, buf, len, v.mv_data, v.mv_size);
 	return rec_parse(&v, rec);
 }
 
@@ -668,6 +730,7 @@ static void txn_release(idn_txn_t *t)
 		t->parent->child = NULL;
 	if (t->child)
 		t->child->parent = NULL;
+	free(t->changed);
 	free(t);
 }
 
@@ -684,6 +747,8 @@ int idn_txn_commit(idn_txn_t *t)
 		if (ret) {
 			mdb_txn_abort(t->txn);
 		} else {
+			if (!t->parent)
+				chg_publish(t);
 			ret = map_mdb(mdb_txn_commit(t->txn));
 			/* A child's merge into its parent failed (ENOMEM): the
 			 * parent's state is no longer known to be sound. */
@@ -801,6 +866,7 @@ void idn_txn_put(idn_txn_t *t, const uint8_t *handle, size_t len,
 
 	/* Reserve the record in place and write it straight into the page. */
 	v.mv_size = REC_HDR + values_len;
+	chg_note(t, handle, len);
 	int rc = mdb_put(t->txn, t->s->handles, &k, &v, MDB_RESERVE);
 	if (rc) {
 		ret = map_mdb(rc);
@@ -833,8 +899,10 @@ void idn_txn_del(idn_txn_t *t, const uint8_t *handle, size_t len)
 	if (txn_check(t))
 		return;
 	int ret = make_key(handle, len, buf, &k);
-	if (!ret)
+	if (!ret) {
+		chg_note(t, handle, len);
 		ret = map_mdb(mdb_del(t->txn, t->s->handles, &k, NULL));
+	}
 	if (ret)
 		txn_fail(t, ret);
 }

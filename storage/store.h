@@ -43,15 +43,16 @@ typedef struct {
 	unsigned max_readers;   /* 0 = default (126) */
 	bool read_only;
 	bool nosync;            /* bulk load only: commits not fsynced (synced at close) */
-	/* Entries of each reader's lookup cache (32 bytes each, plus 4 bytes of
-	 * room for not-found keys; rounded down to a power of two): repeated
-	 * idn_reader_get() of a handle while no write has committed costs a
-	 * hash probe instead of a B-tree search. 0 = no cache. Memory is
+	/* Entries of each reader's lookup cache (32 bytes each, plus 128 bytes
+	 * of arena for the copied keys and records; rounded down to a power of
+	 * two): a repeated idn_reader_get() of a handle costs a hash probe
+	 * instead of a B-tree search, and a commit drops only the entries of
+	 * the handles it changed (storage/cache.c). 0 = no cache. Memory is
 	 * mapped per reader and resident only as entries are filled. */
 	uint32_t reader_cache_entries;
 } idn_store_opts_t;
 
-/* The daemon's default (8 MiB of entries + 1 MiB of keys per reader), and
+/* The daemon's default (8 MiB of entries + 32 MiB of copies per reader), and
  * the largest cache accepted (larger values are clamped). */
 #define IDN_READER_CACHE_DEFAULT (1u << 18)
 #define IDN_READER_CACHE_MAX (1u << 24)
@@ -110,15 +111,16 @@ uint64_t idn_reader_snapshot(const idn_reader_t *r);
 
 /* Look up a handle. IDN_ENOTFOUND if absent; IDN_ECORRUPT if the stored
  * value does not decode. Answered from the reader's cache (see
- * reader_cache_entries) when the same handle was looked up since the last
- * commit; the results are the same either way. */
+ * reader_cache_entries) when the same handle was looked up before and not
+ * changed since; the results are the same either way. The record stays
+ * valid until idn_reader_end(). */
 int idn_reader_get(idn_reader_t *r, const uint8_t *handle, size_t len, idn_record_t *rec);
 
 /* Hints for a lookup about to come (a pipelined request behind the one
  * being answered), so its memory is fetched while this one is answered;
  * they change nothing and may be skipped. Stage 1 fetches the handle's
  * cache set; stage 2, a request or so later when the set has arrived,
- * fetches the cached record and key it points to. Inside a begun reader. */
+ * fetches the cached key and record. Inside a begun reader. */
 void idn_reader_prefetch(idn_reader_t *r, const uint8_t *handle, size_t len, int stage);
 
 /* The reader's cache: its size and what it did since idn_reader_new(). */
@@ -126,7 +128,7 @@ typedef struct {
 	uint64_t entries;       /* 0 = no cache */
 	uint64_t bytes;         /* mapped for it (resident only where used) */
 	uint64_t hits, misses;  /* idn_reader_get() answered from it / not */
-	uint64_t drops;         /* new snapshots (commits seen): every entry dropped */
+	uint64_t drops;         /* every entry dropped (first begin; commits it could not follow) */
 } idn_reader_cache_stat_t;
 void idn_reader_cache_stat(const idn_reader_t *r, idn_reader_cache_stat_t *st);
 

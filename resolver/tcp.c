@@ -297,9 +297,9 @@ static void process_input(conn_t *c)
 			refuse_envelope(c, m, "Invalid message length");
 			break;
 		}
-		size_t total = IDN_ENVELOPE_LEN + (size_t)mlen;
-		if (c->in_len - pos < total)
-			break;
+		size_t total = frame_at(c, pos);
+		if (!total)
+			break; /* not all here yet */
 		if (!began) {
 			w->q.now = (uint32_t)time(NULL);
 			w->now_us = worker_clock_us();

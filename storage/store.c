@@ -209,7 +209,8 @@ static inline uint64_t fold_hash(const uint8_t *in, size_t len, uint8_t *out)
 	return h;
 }
 
-uint64_t idn_store_key_hash(const uint8_t *handle, size_t len)
+/* The cache's hash of a handle (fold_hash), for the change records. */
+static uint64_t key_hash(const uint8_t *handle, size_t len)
 {
 	uint8_t buf[IDN_STORE_MAX_KEY];
 	return len <= IDN_STORE_MAX_KEY ? fold_hash(handle, len, buf) : 0;
@@ -241,7 +242,7 @@ static void chg_note(idn_txn_t *t, const uint8_t *handle, size_t len)
 		t->changed = p;
 		t->cap_changed = cap;
 	}
-	t->changed[t->n_changed++] = idn_store_key_hash(handle, len);
+	t->changed[t->n_changed++] = key_hash(handle, len);
 }
 
 /* Record a top-level txn's changes before it commits (cache.c: why before). */

@@ -97,10 +97,6 @@ void idn_lkcache_prefetch(const idn_lkcache_t *c, uint64_t hash, int stage);
 void idn_lkcache_put(idn_lkcache_t *c, uint64_t hash, const uint8_t *key, size_t klen,
 		    const uint8_t *val, size_t vlen);
 
-/* Writer side of the change records: the hash of a changed handle (the
- * top-level txn of t keeps it), and the txn's record before it commits. */
-uint64_t idn_store_key_hash(const uint8_t *handle, size_t len);
-
 struct idn_reader {
 	idn_store_t *s;
 	MDB_txn *txn;

@@ -77,25 +77,9 @@ static int run(const char *fmt, ...)
 /* The node's site record: its get-site-info answer. */
 static size_t site_of(const tu_daemon_t *d, uint8_t *buf, size_t cap)
 {
-	idn_client_t *c;
-	assert_int_equal(idn_client_open(d->server, IDN_CLIENT_TCP, 5000, &c), IDN_OK);
-	uint8_t req[256];
-	idn_wire_t w;
-	idn_wire_init(&w, req, sizeof(req));
-	idn_req_opts_t o = { .request_id = idn_client_request_id(c) };
-	assert_int_equal(idn_build_handle_req(&w, IDN_OC_GET_SITE_INFO, "/", &o), IDN_OK);
-	const uint8_t *resp;
-	size_t rl;
-	assert_int_equal(idn_client_send(c, req, idn_wire_offset(&w), &resp, &rl), IDN_OK);
-	idn_msg_t m;
-	idn_bytes_t body;
-	assert_int_equal(idn_msg_decode(resp, rl, &m), IDN_OK);
-	assert_int_equal(m.hdr.rcode, IDN_RC_SUCCESS);
-	assert_int_equal(idn_resp_body(&m, &body), IDN_OK);
-	assert_true(body.len <= cap);
-	memcpy(buf, body.p, body.len);
-	idn_client_close(c);
-	return body.len;
+	long n = tu_site_info(d->server, buf, cap);
+	assert_true(n >= 0);
+	return (size_t)n;
 }
 
 /* Resolve `handle` at d: its RC; with `type`, whether a value of that

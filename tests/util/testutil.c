@@ -5,6 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "client/admin.h"
+#include "client/client.h"
+#include "proto/msg.h"
 #include "tests/util/testutil.h"
 
 const char *tu_shared_dir(void)
@@ -275,4 +278,29 @@ int tu_rmrf(const char *dir)
 		return -1; /* only ever our own temp dirs */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
+}
+
+long tu_site_info(const char *server, uint8_t *buf, size_t cap)
+{
+	idn_client_t *c;
+	if (idn_client_open(server, IDN_CLIENT_TCP, 5000, &c) != IDN_OK)
+		return -1;
+	uint8_t req[256];
+	idn_wire_t w;
+	idn_wire_init(&w, req, sizeof(req));
+	idn_req_opts_t o = { .request_id = idn_client_request_id(c) };
+	const uint8_t *resp;
+	size_t rl;
+	idn_msg_t m;
+	idn_bytes_t body;
+	long n = -1;
+	if (idn_build_handle_req(&w, IDN_OC_GET_SITE_INFO, "/", &o) == IDN_OK &&
+	    idn_client_send(c, req, idn_wire_offset(&w), &resp, &rl) == IDN_OK &&
+	    idn_msg_decode(resp, rl, &m) == IDN_OK && m.hdr.rcode == IDN_RC_SUCCESS &&
+	    idn_resp_body(&m, &body) == IDN_OK && body.len <= cap) {
+		memcpy(buf, body.p, body.len);
+		n = (long)body.len;
+	}
+	idn_client_close(c);
+	return n;
 }

@@ -59,6 +59,10 @@ void tu_daemon_cleanup(tu_daemon_t *d);
 /* True while the process runs. */
 int tu_daemon_alive(tu_daemon_t *d);
 
+/* The node's site record at server ("HOST:PORT"): the body of its get-site-info
+ * answer (over TCP), copied into buf. Its length, or -1 on any failure. */
+long tu_site_info(const char *server, uint8_t *buf, size_t cap);
+
 /* Run a shell command, capture up to cap-1 bytes of stdout in out; returns exit status. */
 int tu_run(const char *cmd, char *out, size_t cap);
 
